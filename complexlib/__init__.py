@@ -1,0 +1,44 @@
+"""complexlib: exact polyhedral complexes of ReLU networks.
+
+Examples
+--------
+>>> import complexlib as cl
+>>> cx = cl.Complex(cl.mlp([2, 8, 1], seed=0), bound=1.0)
+>>> _ = cx.bfs(progress=False)
+>>> len(cx) > 1
+True
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .complex import Complex
+from .domain import Box, Polytope, RealSpace
+from .exceptions import (
+    ComplexlibError,
+    DegenerateGeometryError,
+    LPError,
+    UnknownBackendError,
+    UnsupportedLayerError,
+)
+from .lp import LPStatus
+from .network import ReLUNetwork, as_network, mlp
+from .region import Region
+
+__all__ = [
+    "Box",
+    "Complex",
+    "ComplexlibError",
+    "DegenerateGeometryError",
+    "LPError",
+    "LPStatus",
+    "Polytope",
+    "RealSpace",
+    "ReLUNetwork",
+    "Region",
+    "UnknownBackendError",
+    "UnsupportedLayerError",
+    "as_network",
+    "mlp",
+]

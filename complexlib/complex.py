@@ -1,0 +1,379 @@
+"""The :class:`Complex`: the small facade users touch."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .domain import Domain, as_domain
+from .exceptions import ComplexlibError
+from .lp import get_backend
+from .network import ReLUNetwork, as_network, check_points
+from .patterns import pack, patterns_of, resolve_device, unpack
+from .region import Region, build_region
+from .search import BatchResult, generic_margin, process_batch, start_point
+from .store import RegionStore, read_npz, write_npz
+
+__all__ = ["Complex"]
+
+
+class Complex:
+    """The polyhedral complex of a ReLU network over a domain.
+
+    Parameters
+    ----------
+    net : torch.nn.Sequential, list of (W, b) or ReLUNetwork
+        The network (see :func:`complexlib.as_network`).
+    bound : None, float, Box or Polytope
+        ``None``: all of R^d; a float ``r``: the box ``[-r, r]^d``; or a domain.
+    lp : str
+        LP backend (``"highs"``, ``"scipy"``, ``"cvxpy"``).
+    device : torch device, optional
+        Where the batched torch steps run.
+
+    Examples
+    --------
+    >>> import complexlib as cl
+    >>> cx = cl.Complex(cl.mlp([2, 4, 1], seed=0))
+    >>> summary = cx.bfs(progress=False)
+    >>> len(cx)  # 4 lines in general position: 1 + 4 + 6 regions
+    11
+    >>> cx.face_counts().mean() == 2 * cx.dual_graph().number_of_edges() / len(cx)
+    True
+    """
+
+    def __init__(
+        self, net: Any, bound: Any = None, lp: str = "highs", device: Any = None
+    ) -> None:
+        self.net: ReLUNetwork = as_network(net)
+        self.domain: Domain = as_domain(bound)
+        get_backend(lp)
+        self.lp = lp
+        self.device = resolve_device(device)
+        d = self.net.input_dim
+        self._dom_A, self._dom_b = self.domain.constraints(d)
+        if self._dom_A.shape[0]:
+            self.domain.interior_point(d)  # raises for an empty domain
+        self.store = RegionStore(self.net.n_neurons, d)
+        self.seconds = 0.0
+        self._complete = False
+
+    # -- search ----------------------------------------------------------
+    def bfs(
+        self,
+        max_regions: int | None = None,
+        max_depth: int | None = None,
+        start: Any = None,
+        workers: int = 1,
+        progress: bool = True,
+        batch_size: int = 256,
+    ) -> dict[str, Any]:
+        """Enumerate the regions whose interior meets the domain's, breadth first.
+
+        Parameters
+        ----------
+        max_regions : int, optional
+            Stop after this many regions are processed.
+        max_depth : int, optional
+            Do not process regions more than this many facet crossings from the start.
+        start : array_like, optional
+            A point of the start region (default: the domain's centre, moved
+            off any hyperplane it lies on).
+        workers : int
+            Number of joblib workers processing batches of the frontier.
+        progress : bool
+            Show a progress bar.
+        batch_size : int
+            Regions per batch.
+
+        Returns
+        -------
+        dict
+            :meth:`summary` of the complex.
+
+        Notes
+        -----
+        Calling ``bfs`` again continues from the frontier of an earlier call
+        that stopped at ``max_regions`` / ``max_depth``.
+        """
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        t0 = time.perf_counter()
+        st = self.store
+        d = self.net.input_dim
+        if st.n_discovered == 0:
+            x = self.domain.interior_point(d) if start is None else check_points(start, d)[0]
+            if start is not None and not self.domain.contains(x[None])[0]:
+                raise ValueError(f"start point {x.tolist()} is outside the domain {self.domain}")
+            x = start_point(self.net, self._dom_A, self._dom_b, x, device=self.device)
+            s = patterns_of(self.net, x[None], self.device)
+            st.discover(pack(s), x[None], np.zeros(1, dtype=np.int32))
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=None, unit=" regions", desc="complexlib bfs", initial=st.n_done)
+        pool = None
+        if workers > 1:
+            from joblib import Parallel
+
+            pool = Parallel(n_jobs=workers, backend="loky", return_as="list")
+        try:
+            while st.n_done < st.n_discovered:
+                lo = st.n_done
+                hi = min(st.n_discovered, lo + batch_size * workers)
+                if max_regions is not None:
+                    hi = min(hi, max_regions)
+                depth = st.depth.view()[lo:hi]
+                if max_depth is not None:
+                    keep = np.nonzero(depth > max_depth)[0]
+                    if keep.size:
+                        hi = lo + int(keep[0])
+                if hi <= lo:
+                    break
+                res = self._run_batch(lo, hi, workers, batch_size, pool)
+                self._absorb(lo, res)
+                if bar is not None:
+                    bar.update(hi - lo)
+                    bar.set_postfix(frontier=st.n_discovered - st.n_done)
+        finally:
+            if bar is not None:
+                bar.close()
+        self._complete = st.n_done == st.n_discovered
+        self.seconds += time.perf_counter() - t0
+        return self.summary()
+
+    def _run_batch(self, lo: int, hi: int, workers: int, batch_size: int, pool: Any) -> list:
+        st = self.store
+        pats = unpack(st.bits.view()[lo:hi], self.net.n_neurons)
+        hints = st.hint.view()[lo:hi]
+        args = (self._dom_A, self._dom_b, self.lp)
+        if pool is None or hi - lo < 2:
+            return [process_batch(self.net, pats, hints, *args, device=self.device)]
+        from joblib import delayed
+
+        chunks = np.array_split(np.arange(hi - lo), min(workers, hi - lo))
+        return pool(
+            delayed(process_batch)(self.net, pats[c], hints[c], *args) for c in chunks if c.size
+        )
+
+    def _absorb(self, lo: int, results: list[BatchResult]) -> None:
+        st = self.store
+        region = lo
+        for res in results:
+            B = len(res.center)
+            # neighbours: look up or discover, in facet order
+            nb_ids = st.lookup(res.neighbor_bits)
+            counts = np.diff(res.facet_ptr)
+            owner = np.repeat(np.arange(region, region + B), counts)
+            new = np.nonzero(nb_ids < 0)[0]
+            for k in new:  # several facets may reach the same new pattern
+                key = res.neighbor_bits[k].tobytes()
+                got = st.index.get(key, -1)
+                if got < 0:
+                    depth = st.depth.view()[owner[k]] + 1
+                    got = int(
+                        st.discover(
+                            res.neighbor_bits[k : k + 1],
+                            res.neighbor_point[k : k + 1],
+                            np.array([depth], dtype=np.int32),
+                        )[0]
+                    )
+                nb_ids[k] = got
+            # two facets of one region never reach the same neighbour in exact
+            # arithmetic; if rounding split one facet in two, merge them
+            ptr = np.zeros(B + 1, dtype=np.int64)
+            keep = np.ones(len(nb_ids), dtype=bool)
+            for i in range(B):
+                a, b = res.facet_ptr[i], res.facet_ptr[i + 1]
+                ids = nb_ids[a:b]
+                if len(np.unique(ids)) < len(ids):
+                    _, first = np.unique(ids, return_index=True)
+                    m = np.zeros(b - a, dtype=bool)
+                    m[first] = True
+                    keep[a:b] = m
+                ptr[i + 1] = ptr[i] + keep[a:b].sum()
+            if np.any(nb_ids[keep] == owner[keep]):
+                raise ComplexlibError("a facet crossing returned to its own region")
+            st.complete(
+                res.center,
+                res.inradius,
+                res.bounded,
+                res.n_domain_facets,
+                ptr,
+                res.facet_neuron[keep],
+                nb_ids[keep],
+            )
+            region += B
+
+    # -- access ----------------------------------------------------------
+    def __len__(self) -> int:
+        return self.store.n_done
+
+    def __iter__(self) -> Iterator[Region]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __getitem__(self, i: int) -> Region:
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"region index {i} out of range for a complex of {n} regions")
+        i = i % n
+        pat = unpack(self.store.bits.view()[i : i + 1], self.net.n_neurons)[0]
+        return build_region(self.net, pat, self._dom_A, self._dom_b, index=i, lp=self.lp,
+                            device=self.device)
+
+    def __repr__(self) -> str:
+        return (
+            f"Complex(widths={list(self.net.widths)}, domain={self.domain}, regions={len(self)}"
+            f"{'' if self._complete else ', incomplete'})"
+        )
+
+    @property
+    def complete(self) -> bool:
+        """Whether the last search ran to the end (no region left in the frontier)."""
+        return self._complete
+
+    @property
+    def patterns(self) -> np.ndarray:
+        """``(n_regions, n_neurons)`` int8 array of +1/-1 patterns, in region order."""
+        return unpack(self.store.bits.view()[: len(self)], self.net.n_neurons)
+
+    @property
+    def centers(self) -> np.ndarray:
+        """Chebyshev centres, ``(n_regions, d)``."""
+        return self.store.center.view().copy()
+
+    @property
+    def inradii(self) -> np.ndarray:
+        """Chebyshev radii (``inf`` where arbitrarily large balls fit)."""
+        return self.store.inradius.view().copy()
+
+    @property
+    def bounded(self) -> np.ndarray:
+        """Whether each region (within the domain) is bounded."""
+        return self.store.bounded.view().copy()
+
+    @property
+    def depths(self) -> np.ndarray:
+        """Facet crossings from the start region to each region (BFS depth)."""
+        return self.store.depth.view()[: len(self)].copy()
+
+    def face_counts(self) -> np.ndarray:
+        """Number of neuron facets of each region (domain sides not counted)."""
+        return np.diff(self.store.facet_ptr.view()).astype(np.int64)
+
+    def domain_face_counts(self) -> np.ndarray:
+        """Number of facets of each region on the domain's sides."""
+        return self.store.n_domain_facets.view().astype(np.int64)
+
+    def edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Dual-graph edges ``(E, 2)`` with ``i < j`` and the neuron of each shared facet."""
+        st = self.store
+        n = len(self)
+        counts = np.diff(st.facet_ptr.view())
+        owner = np.repeat(np.arange(n), counts)
+        nb = st.facet_neighbor.view()
+        keep = (nb > owner) & (nb < n)
+        e = np.stack([owner[keep], nb[keep]], axis=1)
+        return e, st.facet_neuron.view()[keep].astype(np.int64)
+
+    def dual_graph(self) -> Any:
+        """The dual graph as a :class:`networkx.Graph`.
+
+        One node per region (its index, with ``pattern``-free attributes
+        ``center``, ``inradius``, ``bounded``), one edge per shared facet with
+        the facet's ``neuron`` as attribute.
+        """
+        from .graph import dual_graph
+
+        return dual_graph(self)
+
+    def point2region(self, x: Any) -> Region:
+        """The region holding the point ``x`` (its ``index`` is set if it is in the complex).
+
+        Raises
+        ------
+        ValueError
+            If ``x`` lies outside the domain or on a region boundary.
+        """
+        d = self.net.input_dim
+        pts = check_points(x, d)
+        if pts.shape[0] != 1:
+            raise ValueError(f"point2region takes one point, got {pts.shape[0]}")
+        if not self.domain.contains(pts, tol=1e-12)[0]:
+            raise ValueError(f"point {pts[0].tolist()} is outside the domain {self.domain}")
+        s, margin = generic_margin(self.net, pts, self.device)
+        if margin[0] <= 1e-12 * (1 + np.linalg.norm(pts)):
+            raise ValueError(
+                f"point {pts[0].tolist()} lies on a region boundary (distance {margin[0]:.3g} to "
+                "a neuron's hyperplane); it belongs to several regions"
+            )
+        idx = int(self.store.lookup(pack(s))[0])
+        index = idx if 0 <= idx < len(self) else None
+        return build_region(self.net, s[0], self._dom_A, self._dom_b, index=index, lp=self.lp,
+                            device=self.device)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and facet statistics of the complex."""
+        fc = self.face_counts()
+        b = self.store.bounded.view()
+        return {
+            "regions": len(self),
+            "bounded": int(b.sum()),
+            "unbounded": int((~b).sum()),
+            "facets_mean": float(fc.mean()) if len(fc) else float("nan"),
+            "facets_min": int(fc.min()) if len(fc) else 0,
+            "facets_max": int(fc.max()) if len(fc) else 0,
+            "edges": int(len(self.edges()[0])),
+            "frontier": self.store.n_discovered - self.store.n_done,
+            "complete": self._complete,
+            "seconds": round(self.seconds, 4),
+            "widths": list(self.net.widths),
+            "domain": str(self.domain),
+        }
+
+    # -- IO --------------------------------------------------------------
+    def save(self, path: Any) -> None:
+        """Save to ``path`` (``.npz``, see :mod:`complexlib.store` for the format)."""
+        from . import __version__
+
+        meta = {
+            "widths": list(self.net.widths),
+            "slopes": self.net.slopes,
+            "n_neurons": self.net.n_neurons,
+            "domain": self.domain.to_dict(),
+            "lp": self.lp,
+            "complete": self._complete,
+            "seconds": self.seconds,
+            "fingerprint": self.net.fingerprint(),
+            "library_version": __version__,
+        }
+        net_arrays = {}
+        for i, (w, b) in enumerate(self.net.to_list()):
+            net_arrays[f"W{i}"] = w
+            net_arrays[f"b{i}"] = b
+        write_npz(path, meta, {**net_arrays, **self.store.arrays()})
+
+    @classmethod
+    def load(cls, path: Any, device: Any = None) -> Complex:
+        """Load a complex written by :meth:`save`."""
+        meta, arrs = read_npz(path)
+        n_layers = len(meta["widths"]) - 1
+        net = ReLUNetwork(
+            [arrs.pop(f"W{i}") for i in range(n_layers)],
+            [arrs.pop(f"b{i}") for i in range(n_layers)],
+            meta["slopes"],
+        )
+        if net.fingerprint() != meta["fingerprint"]:
+            raise ValueError(f"{path}: the stored network does not match its fingerprint")
+        cx = cls(net, Domain.from_dict(meta["domain"]), lp=meta["lp"], device=device)
+        cx.store = RegionStore.from_arrays(net.n_neurons, net.input_dim, arrs)
+        cx.seconds = float(meta["seconds"])
+        cx._complete = bool(meta["complete"])
+        return cx

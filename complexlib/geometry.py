@@ -1,0 +1,503 @@
+"""Geometry of activation regions: halfspaces, affine maps, Chebyshev balls, facets.
+
+For a pattern ``s`` every pre-activation is affine in ``x``,
+``z_j(x) = a_j . x + c_j``, and the region of ``s`` is the polyhedron
+
+.. math:: P_s = \\{x : s_j (a_j \\cdot x + c_j) \\ge 0 \\; \\forall j\\}
+          = \\{x : A x + b \\le 0\\},\\quad A_j = -s_j a_j,\\; b_j = -s_j c_j .
+
+The maps of a whole batch of patterns are computed in one batched torch
+computation (float64) by pushing ``[I | 0]`` through the masked layers.
+
+Facets are found exactly from an interior point ``x0`` by polarity: with
+``r_j = -(A_j x0 + b_j) > 0`` and ``p_j = A_j / r_j`` (rows of unit norm),
+constraint ``j`` is irredundant iff ``p_j`` is a vertex of
+``conv({0} ∪ {p_i})``.  That needs no bounding box, so unbounded regions far
+from the origin are handled like any other.  The hull's facets through the
+origin are the extreme rays of the recession cone (the region is bounded iff
+there are none), the others are the region's vertices.  Above
+``HULL_MAX_DIM`` dimensions facets are decided by one LP per candidate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .exceptions import DegenerateGeometryError
+from .lp import LPStatus, solve_lp
+from .network import ReLUNetwork
+from .patterns import resolve_device
+
+__all__ = [
+    "affine_maps",
+    "halfspaces",
+    "chebyshev_ball",
+    "RegionGeometry",
+    "region_geometry",
+    "HULL_MAX_DIM",
+]
+
+#: Largest dimension in which facets are found with qhull (above: LPs).
+HULL_MAX_DIM = 7
+#: Relative tolerance of facet and membership decisions (rows have unit norm).
+RTOL = 1e-10
+#: A row whose norm is below this fraction of its magnitude bound is constant on the region.
+ZERO_ROW_RTOL = 1e-11
+
+
+def affine_maps(
+    net: ReLUNetwork, patterns: np.ndarray, device: Any = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pre-activation and output affine maps of a batch of patterns.
+
+    Parameters
+    ----------
+    net : ReLUNetwork
+    patterns : ndarray, shape (B, n_neurons), +1/-1
+    device : torch device, optional
+
+    Returns
+    -------
+    Z : ndarray, shape (B, n_neurons, d + 1)
+        Pre-activation ``z_j(x) = Z[:, j, :d] @ x + Z[:, j, d]`` of each neuron.
+    out : ndarray, shape (B, n_out, d + 1)
+        The network on the region: ``f(x) = out[:, :, :d] @ x + out[:, :, d]``.
+    bound : ndarray, shape (B, n_neurons)
+        A bound on the magnitude of the terms summed into each row's linear
+        part (used to tell rows that cancel to zero from real ones).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from complexlib.network import ReLUNetwork
+    >>> net = ReLUNetwork([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.ones(1)])
+    >>> Z, out, _ = affine_maps(net, np.array([[1, -1]]))
+    >>> out[0]
+    array([[1., 0., 1.]])
+    """
+    import torch
+
+    dev = resolve_device(device)
+    s = torch.as_tensor(np.asarray(patterns), device=dev)
+    if s.ndim != 2 or s.shape[1] != net.n_neurons:
+        raise ValueError(
+            f"patterns must have shape (B, {net.n_neurons}), got {tuple(s.shape)}"
+        )
+    B, d = s.shape[0], net.input_dim
+    # H: current layer input as an affine function of x, (B, n, d+1); Habs bounds magnitudes
+    H = torch.zeros((B, d, d + 1), dtype=torch.float64, device=dev)
+    H[:, :, :d] = torch.eye(d, dtype=torch.float64, device=dev)
+    Habs = H.abs()
+    Zs, bounds = [], []
+    start = 0
+    for i, slope in enumerate(net.slopes):
+        w = torch.as_tensor(net.weights[i], device=dev)
+        b = torch.as_tensor(net.biases[i], device=dev)
+        Z = torch.matmul(w, H)
+        Z[:, :, d] += b
+        Zabs = torch.matmul(w.abs(), Habs)
+        Zs.append(Z)
+        bounds.append(Zabs[:, :, :d].norm(dim=2))
+        n = w.shape[0]
+        act = s[:, start : start + n] > 0
+        start += n
+        m = torch.where(act, 1.0, slope).to(torch.float64)
+        H = Z * m[:, :, None]
+        Habs = Zabs * m.abs()[:, :, None]
+    w = torch.as_tensor(net.weights[-1], device=dev)
+    out = torch.matmul(w, H)
+    out[:, :, d] += torch.as_tensor(net.biases[-1], device=dev)
+    if Zs:
+        Zall = torch.cat(Zs, dim=1).cpu().numpy()
+        ball = torch.cat(bounds, dim=1).cpu().numpy()
+    else:
+        Zall = np.zeros((B, 0, d + 1))
+        ball = np.zeros((B, 0))
+    return Zall, out.cpu().numpy(), ball
+
+
+def halfspaces(
+    net: ReLUNetwork, patterns: np.ndarray, device: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Halfspaces ``A x + b <= 0`` of a batch of patterns (one row per neuron).
+
+    Rows of neurons that are constant on the region (their linear part
+    cancels) are returned with an exactly zero linear part.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from complexlib.network import ReLUNetwork
+    >>> net = ReLUNetwork([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> A, b = halfspaces(net, np.array([[1, -1]]))
+    >>> A[0]
+    array([[-1., -0.],
+           [-0.,  1.]])
+    """
+    Z, _, bound = affine_maps(net, patterns, device)
+    return _halfspaces_from_maps(Z, bound, np.asarray(patterns))
+
+
+def _halfspaces_from_maps(
+    Z: np.ndarray, bound: np.ndarray, patterns: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    d = Z.shape[2] - 1
+    s = patterns.astype(np.float64)
+    A = -s[:, :, None] * Z[:, :, :d]
+    b = -s * Z[:, :, d]
+    zero = np.linalg.norm(A, axis=2) <= ZERO_ROW_RTOL * bound
+    A[zero] = 0.0
+    return A, b
+
+
+def chebyshev_ball(
+    A: np.ndarray, b: np.ndarray, cap: float = np.inf, lp: str = "highs"
+) -> tuple[np.ndarray | None, float]:
+    """Chebyshev centre and radius of ``{x : A x + b <= 0}``.
+
+    Solves ``max r  s.t.  A_j x + r ||A_j|| <= -b_j,  0 <= r <= cap``.  An
+    infinite radius (the polyhedron holds arbitrarily large balls) is
+    reported as ``inf`` with a centre at distance ``cap`` (or 1) from the
+    boundary.  Returns ``(None, -inf)`` for an empty polyhedron and a radius
+    of 0 for one that is not full-dimensional.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
+    >>> c, r = chebyshev_ball(A, -np.ones(4))
+    >>> np.round(c, 12) + 0.0, r
+    (array([0., 0.]), 1.0)
+    >>> chebyshev_ball(A[:1], np.zeros(1))[1]
+    inf
+    """
+    A = np.asarray(A, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    d = A.shape[1]
+    nrm = np.linalg.norm(A, axis=1)
+    const = nrm == 0
+    if np.any(b[const] > 0):
+        return None, -np.inf
+    A, b, nrm = A[~const], b[~const], nrm[~const]
+    if A.shape[0] == 0:
+        return np.zeros(d), np.inf
+    # rows scaled to unit norm: better conditioned, and r is a distance
+    An, bn = A / nrm[:, None], b / nrm
+    c = np.zeros(d + 1)
+    c[d] = -1.0
+    lo = np.r_[np.full(d, -np.inf), 0.0]
+    finite_cap = cap if np.isfinite(cap) else 1.0
+    hi = np.r_[np.full(d, np.inf), finite_cap]
+    res = solve_lp(c, np.hstack([An, np.ones((An.shape[0], 1))]), -bn, lb=lo, ub=hi, backend=lp)
+    if res.status is LPStatus.INFEASIBLE:
+        return None, -np.inf
+    if res.status is not LPStatus.OPTIMAL or res.x is None:
+        raise DegenerateGeometryError("the Chebyshev LP did not reach an optimum")
+    x, r = res.x[:d], float(res.x[d])
+    if r >= finite_cap * (1 - 1e-9):
+        if _recession_has_interior(An, lp):
+            return x, np.inf
+        if not np.isfinite(cap):
+            # the radius is finite but larger than the first cap: solve again uncapped
+            res = solve_lp(c, np.hstack([An, np.ones((An.shape[0], 1))]), -bn, lb=lo,
+                           ub=np.r_[np.full(d, np.inf), np.inf], backend=lp)
+            if res.status is LPStatus.OPTIMAL and res.x is not None:
+                x, r = res.x[:d], float(res.x[d])
+    return x, max(r, 0.0)
+
+
+def _recession_has_interior(An: np.ndarray, lp: str) -> bool:
+    """Whether ``{y : An y <= 0}`` has interior: ``max t  s.t. An y + t <= 0, t <= 1``."""
+    d = An.shape[1]
+    c = np.zeros(d + 1)
+    c[d] = -1.0
+    res = solve_lp(
+        c,
+        np.hstack([An, np.ones((An.shape[0], 1))]),
+        np.zeros(An.shape[0]),
+        lb=np.r_[np.full(d, -1.0), 0.0],
+        ub=np.r_[np.full(d, 1.0), 1.0],
+        backend=lp,
+    )
+    return res.status is LPStatus.OPTIMAL and res.x is not None and res.x[d] > 1e-9
+
+
+@dataclass
+class RegionGeometry:
+    """Facets and related facts of one polyhedron ``{x : A x + b <= 0}``.
+
+    Attributes
+    ----------
+    center, inradius : Chebyshev centre and radius (``inf`` when unbounded balls fit).
+    facets : indices of irredundant rows, one per geometric facet (lowest index of
+        coincident rows).
+    facet_rows : for each facet, every row defining the same hyperplane.
+    facet_points : one point in the relative interior of each facet.
+    facet_margin : distance from each facet point to the other constraints.
+    bounded : decided on the recession cone.
+    vertices : vertices (bounded regions only; ``None`` otherwise).
+    """
+
+    center: np.ndarray
+    inradius: float
+    facets: np.ndarray
+    facet_rows: list[np.ndarray]
+    facet_points: np.ndarray
+    facet_margin: np.ndarray
+    bounded: bool
+    vertices: np.ndarray | None = None
+    rays: np.ndarray | None = field(default=None, repr=False)
+
+
+def _normalise(A: np.ndarray, b: np.ndarray, x: np.ndarray):
+    """Unit rows; constant rows dropped; groups of coincident rows."""
+    nrm = np.linalg.norm(A, axis=1)
+    live = np.nonzero(nrm > 0)[0]
+    An = A[live] / nrm[live, None]
+    bn = b[live] / nrm[live]
+    scale = 1.0 + np.linalg.norm(x)
+    # group coincident (same oriented hyperplane) rows by rounding
+    key = np.round(np.hstack([An, (bn / scale)[:, None]]) * 1e9).astype(np.int64)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    order = np.argsort(first)
+    rep = first[order]  # index into live of each group's lowest row
+    group_of = np.empty(len(first), dtype=np.int64)
+    group_of[order] = np.arange(len(first))
+    members = [[] for _ in rep]
+    for i, g in enumerate(inverse):
+        members[group_of[g]].append(live[i])
+    return live, An, bn, rep, [np.asarray(m) for m in members]
+
+
+def region_geometry(
+    A: np.ndarray,
+    b: np.ndarray,
+    x0: np.ndarray | None = None,
+    want_vertices: bool = False,
+    lp: str = "highs",
+) -> RegionGeometry:
+    """Chebyshev ball, facets, facet points and boundedness of ``{A x + b <= 0}``.
+
+    Parameters
+    ----------
+    A, b : the halfspaces; rows with zero linear part are ignored if satisfied.
+    x0 : a point of the region used to scale the problem (optional).
+    want_vertices : compute vertices of bounded regions (qhull; any d).
+    lp : LP backend name.
+
+    Raises
+    ------
+    DegenerateGeometryError
+        If the polyhedron is empty or not full-dimensional.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1], [1, 1]])
+    >>> g = region_geometry(A, np.r_[-np.ones(4), -5.0], want_vertices=True)
+    >>> g.facets.tolist(), g.bounded, g.inradius
+    ([0, 1, 2, 3], True, 1.0)
+    """
+    A = np.asarray(A, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    d = A.shape[1]
+    x_hint = np.zeros(d) if x0 is None else np.asarray(x0, dtype=np.float64)
+    center, radius = chebyshev_ball(A, b, cap=np.inf, lp=lp)
+    if center is None:
+        raise DegenerateGeometryError("the region is empty")
+    scale = 1.0 + np.linalg.norm(center) + np.linalg.norm(x_hint)
+    if radius <= RTOL * scale:
+        raise DegenerateGeometryError(
+            f"the region is not full-dimensional (inradius {radius:.3g})"
+        )
+    live, An, bn, rep, members = _normalise(A, b, center)
+    if d <= HULL_MAX_DIM:
+        res = _facets_polar(An, bn, center, rep, want_vertices)
+    else:
+        res = None
+    if res is None:
+        res = _facets_lp(An, bn, center, rep, radius, lp)
+    fac_local, points, margin, bounded, verts, rays = res
+    # map back to original row indices
+    group_idx = {int(r): g for g, r in enumerate(rep)}
+    facets = np.array([live[r] for r in fac_local], dtype=np.int64)
+    facet_rows = [members[group_idx[int(r)]] for r in fac_local]
+    return RegionGeometry(
+        center=center,
+        inradius=radius,
+        facets=facets,
+        facet_rows=facet_rows,
+        facet_points=points,
+        facet_margin=margin,
+        bounded=bounded,
+        vertices=verts,
+        rays=rays,
+    )
+
+
+def _facet_point_margins(An, bn, j, q, rep_mask):
+    """Distance of q to the other (non-coincident) constraints, and its offset on row j."""
+    vals = An @ q + bn
+    others = rep_mask.copy()
+    others[j] = False
+    m = -vals[others].max() if others.any() else np.inf
+    return m, vals[j]
+
+
+def _facets_polar(An, bn, x0, rep, want_vertices):
+    """Facets by the convex hull of the polar points; ``None`` when qhull cannot decide."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    d = An.shape[1]
+    sub = An[rep]
+    r = -(sub @ x0 + bn[rep])
+    if np.any(r <= 0):
+        return None
+    P = sub / r[:, None]
+    # the polar points span the orthogonal complement of the lineality space
+    if P.shape[0]:
+        _, sv, vt = np.linalg.svd(P, full_matrices=False)
+        rank = int(np.sum(sv > 1e-12 * sv[0]))
+    else:
+        rank = 0
+    if rank < d:
+        U = vt[:rank].T  # (d, rank)
+    else:
+        U = np.eye(d)
+    Q = P @ U  # polar points in the span coordinates
+    scale = 1.0 + np.linalg.norm(x0)
+    rep_mask = np.zeros(An.shape[0], dtype=bool)
+    rep_mask[rep] = True
+    verts = None
+    rays = None
+    if rank == 0:
+        return (np.zeros(0, dtype=np.int64), np.zeros((0, d)), np.zeros(0), False, None,
+                np.zeros((0, d)))
+    if rank == 1:
+        q = Q[:, 0]
+        fac = []
+        if q.max() > 0:
+            fac.append(int(np.argmax(q)))
+        if q.min() < 0:
+            fac.append(int(np.argmin(q)))
+        bounded = False  # rank < d always leaves a lineality space when d > 1
+        if d == 1:
+            bounded = q.max() > 0 and q.min() < 0
+        dirs = [U[:, 0] / Q[k, 0] for k in fac]  # x0 + dir hits facet k
+        local = np.array(fac, dtype=np.int64)
+        pts = np.array([x0 + v for v in dirs]).reshape(-1, d)
+        if want_vertices and bounded:
+            verts = pts.copy()
+        facets = rep[local]
+        margins = np.array(
+            [_facet_point_margins(An, bn, facets[i], pts[i], rep_mask)[0] for i in range(len(fac))]
+        )
+        if np.any(margins <= RTOL * scale):
+            return None
+        return facets, pts, margins, bounded, verts, None
+    pts_all = np.vstack([np.zeros((1, rank)), Q])
+    try:
+        hull = ConvexHull(pts_all)
+    except QhullError:
+        return None
+    eq = hull.equations  # (F, rank+1): n . y + off <= 0 inside
+    simp = hull.simplices
+    normals, offs = eq[:, :-1], eq[:, -1]
+    qscale = np.abs(pts_all).max()
+    recession = offs > -1e-12 * qscale
+    vert_ids = np.unique(simp)
+    vert_ids = vert_ids[vert_ids != 0]
+    local = vert_ids - 1
+    # facet points: vertices of facet j are n_f / -off_f for bounded simplices f around p_j
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vdir = normals / (-offs[:, None])
+    facets = rep[local]
+    pts = np.empty((len(local), d))
+    margins = np.empty(len(local))
+    for i, v in enumerate(vert_ids):
+        around = np.any(simp == v, axis=1)
+        fin = around & ~recession
+        rec = around & recession
+        if not fin.any():
+            return None
+        y = vdir[fin].mean(axis=0)
+        if rec.any():
+            ray = normals[rec].sum(axis=0)
+            ray /= np.linalg.norm(ray)
+            y = y + ray * (1.0 + np.linalg.norm(y))
+        q = x0 + U @ y
+        # project exactly onto the facet's hyperplane to remove rounding drift
+        j = facets[i]
+        q = q - (An[j] @ q + bn[j]) * An[j]
+        m, _ = _facet_point_margins(An, bn, j, q, rep_mask)
+        pts[i] = q
+        margins[i] = m
+    if np.any(margins <= RTOL * scale):
+        return None
+    bounded = rank == d and not recession.any()
+    if bounded and want_vertices:
+        V = x0 + (U @ vdir[~recession].T).T
+        verts = _unique_rows(V, 1e-9 * scale)
+    if not bounded and rank == d:
+        rays = normals[recession] @ U.T
+    return facets, pts, margins, bounded, verts, rays
+
+
+def _unique_rows(V: np.ndarray, tol: float) -> np.ndarray:
+    keep: list[np.ndarray] = []
+    for v in V:
+        if not any(np.linalg.norm(v - k) <= tol for k in keep):
+            keep.append(v)
+    return np.array(keep)
+
+
+def _facets_lp(An, bn, x0, rep, radius, lp):
+    """Facets by one LP per candidate row: the largest ball inside the facet.
+
+    For row j: ``max t  s.t.  An_i x + t <= -bn_i (i not coincident with j),
+    An_j x = -bn_j,  t <= cap``.  Row j is a facet iff ``t > 0``; the optimum
+    is a point in the facet's relative interior.
+    """
+    d = An.shape[1]
+    scale = 1.0 + np.linalg.norm(x0)
+    cap = max(1.0, radius if np.isfinite(radius) else 1.0)
+    rep_mask = np.zeros(An.shape[0], dtype=bool)
+    rep_mask[rep] = True
+    others_all = np.nonzero(rep_mask)[0]
+    fac, pts, margins = [], [], []
+    c = np.zeros(d + 1)
+    c[d] = -1.0
+    for j in rep:
+        oth = others_all[others_all != j]
+        res = solve_lp(
+            c,
+            np.hstack([An[oth], np.ones((len(oth), 1))]),
+            -bn[oth],
+            A_eq=np.r_[An[j], 0.0][None, :],
+            b_eq=np.array([-bn[j]]),
+            lb=np.r_[np.full(d, -np.inf), 0.0],
+            ub=np.r_[np.full(d, np.inf), cap],
+            backend=lp,
+        )
+        if res.status is LPStatus.OPTIMAL and res.x is not None and res.x[d] > RTOL * scale:
+            fac.append(j)
+            pts.append(res.x[:d])
+            margins.append(res.x[d])
+    bounded = _is_bounded_lp(An[rep], lp)
+    return (np.array(fac, dtype=np.int64), np.array(pts).reshape(-1, d), np.array(margins),
+            bounded, None, None)
+
+
+def _is_bounded_lp(An: np.ndarray, lp: str) -> bool:
+    """Bounded iff the rows span R^d and ``An^T lam = 0`` has a solution ``lam >= 1``."""
+    d = An.shape[1]
+    if An.shape[0] <= d or np.linalg.matrix_rank(An) < d:
+        return False
+    m = An.shape[0]
+    res = solve_lp(np.zeros(m), np.zeros((0, m)), np.zeros(0), A_eq=An.T, b_eq=np.zeros(d),
+                   lb=np.ones(m), ub=np.full(m, np.inf), backend=lp)
+    return res.status is LPStatus.OPTIMAL

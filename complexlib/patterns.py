@@ -1,0 +1,115 @@
+"""Batched forward passes: points -> pre-activations and activation patterns.
+
+A pattern has one entry per hidden neuron, layer by layer in weight-row
+order: ``+1`` when the neuron's pre-activation is ``> 0``, ``-1`` otherwise.
+Patterns are stored as ``int8`` arrays and packed to bits (``np.packbits``)
+for hashing and storage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .network import ReLUNetwork, check_points
+
+__all__ = ["preactivations", "patterns_of", "pack", "unpack", "resolve_device"]
+
+
+def resolve_device(device: Any = None) -> Any:
+    """A ``torch.device`` from ``None`` (CPU), a string or a device.
+
+    Examples
+    --------
+    >>> resolve_device(None)
+    device(type='cpu')
+    """
+    import torch
+
+    if device is None:
+        return torch.device("cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was asked for but CUDA is not available here")
+    return dev
+
+
+def preactivations(net: ReLUNetwork, x: Any, device: Any = None) -> np.ndarray:
+    """Pre-activations of every hidden neuron at the points ``x``.
+
+    Parameters
+    ----------
+    net : ReLUNetwork
+    x : array_like, shape (n, d) or (d,)
+    device : torch device, optional
+
+    Returns
+    -------
+    ndarray, shape (n, n_neurons), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from complexlib.network import ReLUNetwork
+    >>> net = ReLUNetwork([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> preactivations(net, [1.0, -2.0])
+    array([[ 1., -2.]])
+    """
+    import torch
+
+    dev = resolve_device(device)
+    pts = check_points(x, net.input_dim)
+    h = torch.as_tensor(pts, dtype=torch.float64, device=dev)
+    out = []
+    for i, slope in enumerate(net.slopes):
+        w = torch.as_tensor(net.weights[i], device=dev)
+        b = torch.as_tensor(net.biases[i], device=dev)
+        z = h @ w.T + b
+        out.append(z)
+        h = torch.where(z > 0, z, slope * z)
+    if not out:
+        return np.zeros((pts.shape[0], 0))
+    return torch.cat(out, dim=1).cpu().numpy()
+
+
+def patterns_of(net: ReLUNetwork, x: Any, device: Any = None) -> np.ndarray:
+    """Activation patterns (``int8``, +1/-1) of the points ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from complexlib.network import ReLUNetwork
+    >>> net = ReLUNetwork([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> patterns_of(net, [[1.0, -2.0], [0.0, 3.0]])
+    array([[ 1, -1],
+           [-1,  1]], dtype=int8)
+    """
+    z = preactivations(net, x, device)
+    return np.where(z > 0, 1, -1).astype(np.int8)
+
+
+def pack(patterns: np.ndarray) -> np.ndarray:
+    """Pack ``(n, N)`` +1/-1 patterns into ``(n, ceil(N/8))`` uint8 bits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pack(np.array([[1, -1, 1]], dtype=np.int8))
+    array([[160]], dtype=uint8)
+    """
+    p = np.asarray(patterns)
+    return np.packbits(p > 0, axis=-1)
+
+
+def unpack(bits: np.ndarray, n_neurons: int) -> np.ndarray:
+    """Inverse of :func:`pack`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> unpack(np.array([[160]], dtype=np.uint8), 3)
+    array([[ 1, -1,  1]], dtype=int8)
+    """
+    b = np.unpackbits(np.asarray(bits, dtype=np.uint8), axis=-1, count=n_neurons)
+    return (2 * b.astype(np.int8) - 1).astype(np.int8)

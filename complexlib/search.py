@@ -1,0 +1,215 @@
+"""Local search over facet crossings (breadth first), batch by batch.
+
+The search keeps a FIFO frontier of discovered regions.  Region ids are
+given at discovery, so processing in FIFO order processes them in id order:
+after ``n`` regions are processed the complex is regions ``0..n-1`` and the
+frontier is the rest.  A batch of frontier patterns goes through
+:func:`process_batch`, a pure function of arrays (what parallel workers
+run), which returns for each region its Chebyshev ball, boundedness, its
+neuron facets and, for each facet, the pattern of the region across it,
+read from the network at a point just across the facet and checked to lie
+in a region whose closure holds the facet point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .exceptions import DegenerateGeometryError
+from .geometry import RTOL, _halfspaces_from_maps, affine_maps, region_geometry
+from .network import ReLUNetwork
+from .patterns import pack, patterns_of
+
+__all__ = ["BatchResult", "process_batch", "start_point", "crossing_check"]
+
+#: How many times the step across a facet is shrunk before giving up.
+MAX_SHRINK = 14
+
+
+@dataclass
+class BatchResult:
+    """Per-batch results as flat arrays (no Python object per region)."""
+
+    center: np.ndarray  # (B, d)
+    inradius: np.ndarray  # (B,)
+    bounded: np.ndarray  # (B,) bool
+    n_domain_facets: np.ndarray  # (B,) int32
+    facet_ptr: np.ndarray  # (B+1,) int64 into the facet arrays
+    facet_neuron: np.ndarray  # (F,) int32, lowest neuron index of each facet
+    neighbor_bits: np.ndarray  # (F, nbytes) uint8, packed pattern across each facet
+    neighbor_point: np.ndarray  # (F, d) a point inside the neighbour
+
+
+def _scale(x: np.ndarray) -> np.ndarray:
+    return 1.0 + np.linalg.norm(np.atleast_2d(x), axis=-1)
+
+
+def generic_margin(
+    net: ReLUNetwork, x: np.ndarray, device: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Patterns of ``x`` and each point's distance to its nearest (local) hyperplane.
+
+    Neurons that are constant on the point's region do not count.
+    """
+    s = patterns_of(net, x, device)
+    Z, _, bound = affine_maps(net, s, device)
+    A, b = _halfspaces_from_maps(Z, bound, s)
+    nrm = np.linalg.norm(A, axis=2)
+    vals = np.einsum("bnd,bd->bn", A, x) + b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dist = np.where(nrm > 0, -vals / np.where(nrm > 0, nrm, 1.0), np.inf)
+    return s, dist.min(axis=1) if dist.shape[1] else np.full(len(x), np.inf)
+
+
+def start_point(
+    net: ReLUNetwork,
+    dom_A: np.ndarray,
+    dom_b: np.ndarray,
+    x: np.ndarray,
+    seed: int = 0,
+    device: Any = None,
+) -> np.ndarray:
+    """Move ``x`` off every hyperplane (and into the domain's interior) if needed."""
+    rng = np.random.default_rng(seed)
+    x = np.asarray(x, dtype=np.float64).reshape(1, -1)
+    step = 1e-6 * float(_scale(x)[0])
+    for _ in range(60):
+        _, m = generic_margin(net, x, device)
+        inside = dom_A.shape[0] == 0 or np.all(x @ dom_A.T + dom_b < -RTOL * _scale(x))
+        if m[0] > 1e3 * RTOL * _scale(x)[0] and inside:
+            return x[0]
+        x = x + step * rng.standard_normal(x.shape)
+        step *= 1.5
+    raise DegenerateGeometryError(
+        "could not find a start point off the network's hyperplanes inside the domain; "
+        "pass start= explicitly"
+    )
+
+
+def crossing_check(
+    net: ReLUNetwork,
+    q: np.ndarray,
+    x: np.ndarray,
+    dom_A: np.ndarray,
+    dom_b: np.ndarray,
+    device: Any = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Patterns read at ``x`` and whether each is the region across the facet at ``q``.
+
+    ``ok[i]`` holds when ``x[i]`` is off every hyperplane of its region (by a
+    relative margin), strictly inside the domain, and ``q[i]`` lies in the
+    closure of that region: then the open segment ``(q, x]`` lies in it, so
+    it is the unique region just across the facet at ``q``.
+    """
+    s = patterns_of(net, x, device)
+    Z, _, bound = affine_maps(net, s, device)
+    A, b = _halfspaces_from_maps(Z, bound, s)
+    nrm = np.linalg.norm(A, axis=2)
+    live = nrm > 0
+    safe = np.where(live, nrm, 1.0)
+    vx = (np.einsum("bnd,bd->bn", A, x) + b) / safe
+    vq = (np.einsum("bnd,bd->bn", A, q) + b) / safe
+    sx = _scale(x)[:, None]
+    gen = np.all(~live | (vx < -10 * RTOL * sx), axis=1)
+    clo = np.all(~live | (vq <= RTOL * sx), axis=1)
+    ok = gen & clo
+    if dom_A.shape[0]:
+        ok &= np.all(x @ dom_A.T + dom_b < -RTOL * sx, axis=1)
+    return s, ok
+
+
+def process_batch(
+    net: ReLUNetwork,
+    patterns: np.ndarray,
+    hints: np.ndarray,
+    dom_A: np.ndarray,
+    dom_b: np.ndarray,
+    lp: str = "highs",
+    device: Any = None,
+) -> BatchResult:
+    """Geometry and neighbours of a batch of regions.
+
+    Parameters
+    ----------
+    net : ReLUNetwork
+    patterns : (B, n_neurons) int8 patterns of the regions.
+    hints : (B, d) a point inside each region (sets the problem's scale).
+    dom_A, dom_b : the domain's constraints ``dom_A x + dom_b <= 0``.
+    lp : LP backend.
+    device : torch device for the batched steps.
+    """
+    B, N = patterns.shape
+    d = net.input_dim
+    Z, _, bound = affine_maps(net, patterns, device)
+    A, b = _halfspaces_from_maps(Z, bound, patterns)
+    center = np.empty((B, d))
+    inradius = np.empty(B)
+    bounded = np.empty(B, dtype=bool)
+    n_dom = np.zeros(B, dtype=np.int32)
+    ptr = np.zeros(B + 1, dtype=np.int64)
+    f_neuron: list[int] = []
+    f_q: list[np.ndarray] = []
+    f_n: list[np.ndarray] = []
+    f_eps: list[float] = []
+    for i in range(B):
+        Ai = np.vstack([A[i], dom_A]) if dom_A.shape[0] else A[i]
+        bi = np.concatenate([b[i], dom_b]) if dom_A.shape[0] else b[i]
+        try:
+            g = region_geometry(Ai, bi, x0=hints[i], lp=lp)
+        except DegenerateGeometryError as exc:
+            raise DegenerateGeometryError(
+                f"region with pattern {patterns[i].tolist()} (reached at {hints[i].tolist()}): "
+                f"{exc}"
+            ) from exc
+        center[i] = g.center
+        inradius[i] = g.inradius
+        bounded[i] = g.bounded
+        for k, rows in enumerate(g.facet_rows):
+            if np.any(rows >= N):
+                n_dom[i] += 1
+                continue
+            j = int(rows.min())
+            nrm = np.linalg.norm(A[i, j])
+            f_neuron.append(j)
+            f_q.append(g.facet_points[k])
+            f_n.append(A[i, j] / nrm)
+            lim = min(g.facet_margin[k], g.inradius)
+            f_eps.append(0.25 * lim)
+        ptr[i + 1] = len(f_neuron)
+    F = len(f_neuron)
+    q = np.array(f_q).reshape(F, d)
+    nvec = np.array(f_n).reshape(F, d)
+    eps = np.array(f_eps)
+    nb_pat = np.zeros((F, N), dtype=np.int8)
+    nb_pt = np.zeros((F, d))
+    todo = np.arange(F)
+    for _ in range(MAX_SHRINK):
+        if todo.size == 0:
+            break
+        x = q[todo] + eps[todo, None] * nvec[todo]
+        s, ok = crossing_check(net, q[todo], x, dom_A, dom_b, device)
+        nb_pat[todo[ok]] = s[ok]
+        nb_pt[todo[ok]] = x[ok]
+        todo = todo[~ok]
+        eps[todo] *= 0.125
+    if todo.size:
+        k = int(todo[0])
+        i = int(np.searchsorted(ptr, k, side="right") - 1)
+        raise DegenerateGeometryError(
+            f"could not step across facet (neuron {f_neuron[k]}) of the region with pattern "
+            f"{patterns[i].tolist()} at {q[k].tolist()}: every step down to {eps[k]:.3g} "
+            "landed on a hyperplane or outside the neighbouring region"
+        )
+    return BatchResult(
+        center=center,
+        inradius=inradius,
+        bounded=bounded,
+        n_domain_facets=n_dom,
+        facet_ptr=ptr,
+        facet_neuron=np.array(f_neuron, dtype=np.int32),
+        neighbor_bits=pack(nb_pat),
+        neighbor_point=nb_pt,
+    )
