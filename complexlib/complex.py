@@ -45,9 +45,7 @@ class Complex:
     True
     """
 
-    def __init__(
-        self, net: Any, bound: Any = None, lp: str = "highs", device: Any = None
-    ) -> None:
+    def __init__(self, net: Any, bound: Any = None, lp: str = "highs", device: Any = None) -> None:
         self.net: ReLUNetwork = as_network(net)
         self.domain: Domain = as_domain(bound)
         get_backend(lp)
@@ -225,8 +223,9 @@ class Complex:
             raise IndexError(f"region index {i} out of range for a complex of {n} regions")
         i = i % n
         pat = unpack(self.store.bits.view()[i : i + 1], self.net.n_neurons)[0]
-        return build_region(self.net, pat, self._dom_A, self._dom_b, index=i, lp=self.lp,
-                            device=self.device)
+        return build_region(
+            self.net, pat, self._dom_A, self._dom_b, index=i, lp=self.lp, device=self.device
+        )
 
     def __repr__(self) -> str:
         return (
@@ -316,8 +315,9 @@ class Complex:
             )
         idx = int(self.store.lookup(pack(s))[0])
         index = idx if 0 <= idx < len(self) else None
-        return build_region(self.net, s[0], self._dom_A, self._dom_b, index=index, lp=self.lp,
-                            device=self.device)
+        return build_region(
+            self.net, s[0], self._dom_A, self._dom_b, index=index, lp=self.lp, device=self.device
+        )
 
     def summary(self) -> dict[str, Any]:
         """Counts and facet statistics of the complex."""

@@ -83,9 +83,7 @@ def affine_maps(
     dev = resolve_device(device)
     s = torch.as_tensor(np.asarray(patterns), device=dev)
     if s.ndim != 2 or s.shape[1] != net.n_neurons:
-        raise ValueError(
-            f"patterns must have shape (B, {net.n_neurons}), got {tuple(s.shape)}"
-        )
+        raise ValueError(f"patterns must have shape (B, {net.n_neurons}), got {tuple(s.shape)}")
     B, d = s.shape[0], net.input_dim
     # H: current layer input as an affine function of x, (B, n, d+1); Habs bounds magnitudes
     H = torch.zeros((B, d, d + 1), dtype=torch.float64, device=dev)
@@ -202,8 +200,14 @@ def chebyshev_ball(
             return x, np.inf
         if not np.isfinite(cap):
             # the radius is finite but larger than the first cap: solve again uncapped
-            res = solve_lp(c, np.hstack([An, np.ones((An.shape[0], 1))]), -bn, lb=lo,
-                           ub=np.r_[np.full(d, np.inf), np.inf], backend=lp)
+            res = solve_lp(
+                c,
+                np.hstack([An, np.ones((An.shape[0], 1))]),
+                -bn,
+                lb=lo,
+                ub=np.r_[np.full(d, np.inf), np.inf],
+                backend=lp,
+            )
             if res.status is LPStatus.OPTIMAL and res.x is not None:
                 x, r = res.x[:d], float(res.x[d])
     return x, max(r, 0.0)
@@ -238,7 +242,8 @@ class RegionGeometry:
     facet_points : one point in the relative interior of each facet.
     facet_margin : distance from each facet point to the other constraints.
     bounded : decided on the recession cone.
-    vertices : vertices (bounded regions only; ``None`` otherwise).
+    vertices : finite vertices (pointed regions: ``d`` <= HULL_MAX_DIM, when asked for).
+    rays : extreme rays of the recession cone (pointed unbounded regions).
     """
 
     center: np.ndarray
@@ -311,9 +316,7 @@ def region_geometry(
         raise DegenerateGeometryError("the region is empty")
     scale = 1.0 + np.linalg.norm(center) + np.linalg.norm(x_hint)
     if radius <= RTOL * scale:
-        raise DegenerateGeometryError(
-            f"the region is not full-dimensional (inradius {radius:.3g})"
-        )
+        raise DegenerateGeometryError(f"the region is not full-dimensional (inradius {radius:.3g})")
     live, An, bn, rep, members = _normalise(A, b, center)
     if d <= HULL_MAX_DIM:
         res = _facets_polar(An, bn, center, rep, want_vertices)
@@ -375,8 +378,14 @@ def _facets_polar(An, bn, x0, rep, want_vertices):
     verts = None
     rays = None
     if rank == 0:
-        return (np.zeros(0, dtype=np.int64), np.zeros((0, d)), np.zeros(0), False, None,
-                np.zeros((0, d)))
+        return (
+            np.zeros(0, dtype=np.int64),
+            np.zeros((0, d)),
+            np.zeros(0),
+            False,
+            None,
+            np.zeros((0, d)),
+        )
     if rank == 1:
         q = Q[:, 0]
         fac = []
@@ -439,7 +448,7 @@ def _facets_polar(An, bn, x0, rep, want_vertices):
     if np.any(margins <= RTOL * scale):
         return None
     bounded = rank == d and not recession.any()
-    if bounded and want_vertices:
+    if rank == d and want_vertices:
         V = x0 + (U @ vdir[~recession].T).T
         verts = _unique_rows(V, 1e-9 * scale)
     if not bounded and rank == d:
@@ -488,8 +497,14 @@ def _facets_lp(An, bn, x0, rep, radius, lp):
             pts.append(res.x[:d])
             margins.append(res.x[d])
     bounded = _is_bounded_lp(An[rep], lp)
-    return (np.array(fac, dtype=np.int64), np.array(pts).reshape(-1, d), np.array(margins),
-            bounded, None, None)
+    return (
+        np.array(fac, dtype=np.int64),
+        np.array(pts).reshape(-1, d),
+        np.array(margins),
+        bounded,
+        None,
+        None,
+    )
 
 
 def _is_bounded_lp(An: np.ndarray, lp: str) -> bool:
@@ -498,6 +513,14 @@ def _is_bounded_lp(An: np.ndarray, lp: str) -> bool:
     if An.shape[0] <= d or np.linalg.matrix_rank(An) < d:
         return False
     m = An.shape[0]
-    res = solve_lp(np.zeros(m), np.zeros((0, m)), np.zeros(0), A_eq=An.T, b_eq=np.zeros(d),
-                   lb=np.ones(m), ub=np.full(m, np.inf), backend=lp)
+    res = solve_lp(
+        np.zeros(m),
+        np.zeros((0, m)),
+        np.zeros(0),
+        A_eq=An.T,
+        b_eq=np.zeros(d),
+        lb=np.ones(m),
+        ub=np.full(m, np.inf),
+        backend=lp,
+    )
     return res.status is LPStatus.OPTIMAL

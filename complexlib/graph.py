@@ -35,8 +35,15 @@ def dual_graph(cx: Complex) -> Any:
     radii = cx.store.inradius.view()
     bounded = cx.store.bounded.view()
     G.add_nodes_from(
-        (i, {"center": centers[i], "inradius": float(radii[i]), "bounded": bool(bounded[i]),
-             "facets": int(fc[i])})
+        (
+            i,
+            {
+                "center": centers[i],
+                "inradius": float(radii[i]),
+                "bounded": bool(bounded[i]),
+                "facets": int(fc[i]),
+            },
+        )
         for i in range(len(cx))
     )
     e, neuron = cx.edges()

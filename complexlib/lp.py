@@ -47,7 +47,31 @@ class LPResult:
 Backend = Callable[..., LPResult]
 
 
+#: HiGHS settings tried in turn when the default (dual simplex) ends undecided.
+_HIGHS_RETRIES: tuple[tuple[str, object], ...] = (
+    ("simplex_strategy", 4),  # primal simplex
+    ("solver", "ipm"),
+)
+
+
 def _solve_highspy(c, A_ub, b_ub, A_eq, b_eq, lb, ub) -> LPResult:
+    res = _solve_highspy_once(c, A_ub, b_ub, A_eq, b_eq, lb, ub)
+    if res.status is not LPStatus.ERROR:
+        return res
+    h = _highs_instance()
+    for key, value in _HIGHS_RETRIES:
+        h.setOptionValue(key, value)
+        try:
+            res = _solve_highspy_once(c, A_ub, b_ub, A_eq, b_eq, lb, ub)
+        finally:
+            h.resetOptions()
+            h.setOptionValue("output_flag", False)
+        if res.status is not LPStatus.ERROR:
+            return res
+    return res
+
+
+def _solve_highspy_once(c, A_ub, b_ub, A_eq, b_eq, lb, ub) -> LPResult:
     import highspy
 
     h = _highs_instance()
@@ -82,7 +106,7 @@ def _solve_highspy(c, A_ub, b_ub, A_eq, b_eq, lb, ub) -> LPResult:
     if st in (M.kUnbounded, M.kUnboundedOrInfeasible):
         if st == M.kUnboundedOrInfeasible:
             # decide with a feasibility problem (zero objective)
-            res = _solve_highspy(np.zeros_like(c), A_ub, b_ub, A_eq, b_eq, lb, ub)
+            res = _solve_highspy_once(np.zeros_like(c), A_ub, b_ub, A_eq, b_eq, lb, ub)
             if res.status is LPStatus.INFEASIBLE:
                 return res
         return LPResult(LPStatus.UNBOUNDED, None, -np.inf)
@@ -212,6 +236,8 @@ def solve_lp(
     ub = np.full(n, np.inf) if ub is None else np.asarray(ub, dtype=np.float64)
     res = solver(c, A_ub, b_ub, A_eq, b_eq, lb, ub)
     if res.status is LPStatus.ERROR:
-        raise LPError(f"the {backend!r} LP backend failed on a problem with {n} variables and "
-                      f"{A_ub.shape[0]} inequalities")
+        raise LPError(
+            f"the {backend!r} LP backend failed on a problem with {n} variables and "
+            f"{A_ub.shape[0]} inequalities"
+        )
     return res

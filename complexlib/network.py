@@ -62,7 +62,9 @@ class ReLUNetwork:
                 f"{len(self.biases)}), at least one"
             )
         ws = [np.ascontiguousarray(np.asarray(w, dtype=np.float64)) for w in self.weights]
-        bs = [np.ascontiguousarray(np.asarray(b, dtype=np.float64).reshape(-1)) for b in self.biases]
+        bs = [
+            np.ascontiguousarray(np.asarray(b, dtype=np.float64).reshape(-1)) for b in self.biases
+        ]
         for i, (w, b) in enumerate(zip(ws, bs)):
             if w.ndim != 2:
                 raise ValueError(f"layer {i}: weight must be 2-D (out, in), got shape {w.shape}")
@@ -323,8 +325,9 @@ def as_network(net: Any, check: bool = True, seed: int = 0) -> ReLUNetwork:
         return net
     if isinstance(net, (list, tuple)):
         try:
-            pairs = [(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64))
-                     for w, b in net]
+            pairs = [
+                (np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)) for w, b in net
+            ]
         except (TypeError, ValueError) as exc:
             raise ValueError(
                 "a network given as a list must be a list of (W, b) pairs of arrays"

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .geometry import RTOL, affine_maps, _halfspaces_from_maps, region_geometry
+from .geometry import _halfspaces_from_maps, affine_maps, region_geometry
 from .network import ReLUNetwork, check_points
 
 __all__ = ["Region", "build_region"]
@@ -42,6 +42,7 @@ class Region:
     bounded: bool
     index: int | None = None
     _vertices: np.ndarray | None = field(default=None, repr=False)
+    _rays: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def dim(self) -> int:
@@ -67,15 +68,29 @@ class Region:
         pts = check_points(x, self.dim)
         return pts @ self.W.T + self.c
 
-    @cached_property
-    def vertices(self) -> np.ndarray | None:
-        """Vertices of a bounded region (``None`` for unbounded ones)."""
-        if not self.bounded:
-            return None
+    def _geometry(self) -> None:
+        g = region_geometry(self.A, self.b, x0=self.center, want_vertices=True)
+        self._vertices = g.vertices if g.vertices is not None else np.zeros((0, self.dim))
+        self._rays = g.rays if g.rays is not None else np.zeros((0, self.dim))
+
+    @property
+    def vertices(self) -> np.ndarray:
+        """Vertices of the region (for unbounded regions the finite ones; none if it has lines).
+
+        Computed with qhull in the polar, so for modest dimensions (``d <= 7``).
+        """
         if self._vertices is None:
-            g = region_geometry(self.A, self.b, x0=self.center, want_vertices=True)
-            self._vertices = g.vertices
+            self._geometry()
+        assert self._vertices is not None
         return self._vertices
+
+    @property
+    def rays(self) -> np.ndarray:
+        """Extreme rays of the recession cone of a pointed unbounded region (else empty)."""
+        if self._rays is None:
+            self._geometry()
+        assert self._rays is not None
+        return self._rays
 
     @cached_property
     def volume(self) -> float:
@@ -85,7 +100,6 @@ class Region:
         from scipy.spatial import ConvexHull
 
         V = self.vertices
-        assert V is not None
         if self.dim == 1:
             return float(V.max() - V.min())
         return float(ConvexHull(V).volume)
@@ -124,6 +138,3 @@ def build_region(
         bounded=g.bounded,
         index=index,
     )
-
-
-_ = RTOL

@@ -11,7 +11,9 @@ Tolerances (all relative):
   ``scale`` bounds the magnitude of the terms summed to get the value
   (``|coef_x|*L + |coef_y|*L + |const|``, coefficients propagated in absolute
   value through the layers, ``L`` the largest box coordinate), i.e. ~5000 ulps;
-* pieces with area ``<= 1e-12 * box area`` are dropped.
+* pieces whose width (twice the area over the longest side) is ``<= 1e-9`` times the
+  largest box coordinate are dropped as rounding slivers (an area threshold would
+  drop small real cells in large boxes).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 REL_TOL = 1e-12
-AREA_TOL = 1e-12
+WIDTH_TOL = 1e-9
 
 Weights = list[tuple[np.ndarray, np.ndarray]]
 
@@ -28,6 +30,17 @@ def _area(v: np.ndarray) -> float:
     """Signed (shoelace) area of a polygon with vertices ``v`` of shape (k, 2)."""
     x, y = v[:, 0], v[:, 1]
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+
+
+def _width(v: np.ndarray) -> float:
+    """A lower bound on a convex polygon's width: twice its area over its longest side.
+
+    Rounding slivers along a line are thin however long they are, while real
+    cells of a complex are not; an area threshold would drop small real
+    cells in large boxes.
+    """
+    longest = float(np.max(np.linalg.norm(np.roll(v, -1, axis=0) - v, axis=1)))
+    return 2.0 * abs(_area(v)) / longest if longest > 0 else 0.0
 
 
 def _centroid(v: np.ndarray) -> np.ndarray:
@@ -74,7 +87,7 @@ def split_box_2d(
     if np.any(hi_a <= lo_a):
         raise ValueError("need lo < hi in both coordinates")
     box = np.array([[lo_a[0], lo_a[1]], [hi_a[0], lo_a[1]], [hi_a[0], hi_a[1]], [lo_a[0], hi_a[1]]])
-    min_area = AREA_TOL * _area(box)
+    length = float(np.abs(box).max())
     big = np.array([*np.maximum(np.abs(lo_a), np.abs(hi_a)), 1.0])  # bounds |x|, |y|, 1
     ident = np.hstack([np.eye(2), np.zeros((2, 1))])
     # cell = (vertices, affine map of layer input (d,3), its |.| bound, signs, [(P, Pabs)])
@@ -105,7 +118,7 @@ def split_box_2d(
                 else:
                     for sgn in (1, -1):
                         piece = _clip(v, sgn * s)
-                        if len(piece) >= 3 and _area(piece) > min_area:
+                        if len(piece) >= 3 and _width(piece) > WIDTH_TOL * length:
                             new.append((piece, P, Pabs, signs, pres, [*layer_signs, sgn]))
             work = new
         cells = []

@@ -1,0 +1,169 @@
+"""The ``complexlib`` command.
+
+::
+
+    complexlib demo                                   # default network, summary + complex.html
+    complexlib enumerate --widths 2,16,16,1 --seed 0 [--bound 1] --out c.npz
+    complexlib enumerate --model net.pt --out c.npz  # a saved torch model
+    complexlib info c.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["main"]
+
+DEMO_WIDTHS = [2, 16, 16, 1]
+DEMO_SEED = 0
+
+
+def _widths(text: str) -> list[int]:
+    try:
+        w = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--widths takes comma-separated integers like 2,16,16,1, got {text!r}"
+        ) from None
+    if len(w) < 2 or min(w) < 1:
+        raise argparse.ArgumentTypeError(
+            f"--widths needs at least two positive sizes, got {text!r}"
+        )
+    return w
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    for k, v in summary.items():
+        if isinstance(v, float):
+            v = f"{v:.4g}"
+        print(f"  {k:>12}: {v}")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import complexlib as cl
+
+    print(f"complexlib demo: the complex of cl.mlp({DEMO_WIDTHS}, seed={DEMO_SEED}) on all of R^2")
+    cx = cl.Complex(cl.mlp(DEMO_WIDTHS, seed=DEMO_SEED))
+    summary = cx.bfs(progress=not args.no_progress, workers=args.workers)
+    _print_summary(summary)
+    from .plot import plot_complex, save
+
+    fig = plot_complex(cx, color=args.color)
+    save(fig, args.html)
+    print(f"wrote {args.html} ({len(cx)} cells; open it in a browser)")
+    if args.out:
+        cx.save(args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _load_model(path: str) -> Any:
+    import torch
+
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # torch raises many types here
+        raise SystemExit(f"error: cannot load a torch model from {path}: {exc}") from exc
+    if isinstance(obj, dict):
+        raise SystemExit(
+            f"error: {path} holds a state dict; save the whole module (torch.save(model, path)) "
+            "or use --widths with the architecture"
+        )
+    return obj
+
+
+def _enumerate(args: argparse.Namespace) -> int:
+    import complexlib as cl
+
+    if (args.model is None) == (args.widths is None):
+        raise SystemExit("error: give exactly one of --model FILE or --widths 2,16,16,1")
+    net = _load_model(args.model) if args.model else cl.mlp(args.widths, seed=args.seed)
+    cx = cl.Complex(net, bound=args.bound, lp=args.lp)
+    summary = cx.bfs(
+        max_regions=args.max_regions, workers=args.workers, progress=not args.no_progress
+    )
+    _print_summary(summary)
+    if args.out:
+        cx.save(args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    import complexlib as cl
+
+    cx = cl.Complex.load(args.file)
+    summary = cx.summary()
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{args.file}:")
+        _print_summary(summary)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``complexlib`` command."""
+    p = argparse.ArgumentParser(
+        prog="complexlib",
+        description="Exact polyhedral complexes of ReLU networks.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser(
+        "demo",
+        help="enumerate the complex of the embedded default network and draw it",
+        description=f"Enumerate the whole R^2 complex of cl.mlp({DEMO_WIDTHS}, seed={DEMO_SEED}), "
+        "print a summary and write a Plotly figure of its cells.",
+    )
+    d.add_argument("--html", default="complex.html", help="figure file (default complex.html)")
+    d.add_argument("--out", default=None, help="also save the complex (.npz)")
+    d.add_argument("--color", default="facets", help="facets, output, slope or pattern")
+    d.add_argument("--workers", type=int, default=1, help="joblib workers (default 1)")
+    d.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    d.set_defaults(func=_demo)
+
+    e = sub.add_parser(
+        "enumerate",
+        help="enumerate a network's complex and save it",
+        description="Enumerate every region of a network's complex (all of R^d by default).",
+    )
+    e.add_argument("--model", default=None, help="a torch model saved with torch.save(model)")
+    e.add_argument("--widths", type=_widths, default=None, help="cl.mlp widths, e.g. 2,16,16,1")
+    e.add_argument("--seed", type=int, default=0, help="seed of cl.mlp (default 0)")
+    e.add_argument("--bound", type=float, default=None, help="box [-r, r]^d (default: all of R^d)")
+    e.add_argument("--max-regions", type=int, default=None, help="stop after this many regions")
+    e.add_argument("--workers", type=int, default=1, help="joblib workers (default 1)")
+    e.add_argument("--lp", default="highs", help="LP backend: highs, scipy or cvxpy")
+    e.add_argument("--out", default=None, help="output file (.npz)")
+    e.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    e.set_defaults(func=_enumerate)
+
+    i = sub.add_parser(
+        "info",
+        help="summarise a saved complex",
+        description="Summarise a saved "
+        "complex (.npz written by complexlib enumerate or Complex.save).",
+    )
+    i.add_argument("file", help="a .npz complex file")
+    i.add_argument("--json", action="store_true", help="print the summary as JSON")
+    i.set_defaults(func=_info)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``complexlib`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ValueError, FileNotFoundError, TypeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
