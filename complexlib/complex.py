@@ -41,7 +41,7 @@ class Complex:
     >>> summary = cx.bfs(progress=False)
     >>> len(cx)  # 4 lines in general position: 1 + 4 + 6 regions
     11
-    >>> cx.face_counts().mean() == 2 * cx.dual_graph().number_of_edges() / len(cx)
+    >>> bool(cx.face_counts().mean() == 2 * cx.dual_graph().number_of_edges() / len(cx))
     True
     """
 

@@ -43,7 +43,7 @@ __all__ = [
 #: Largest dimension in which facets are found with qhull (above: LPs).
 HULL_MAX_DIM = 7
 #: Relative tolerance of facet and membership decisions (rows have unit norm).
-RTOL = 1e-10
+RTOL = 1e-11
 #: A row whose norm is below this fraction of its magnitude bound is constant on the region.
 ZERO_ROW_RTOL = 1e-11
 
@@ -131,9 +131,9 @@ def halfspaces(
     >>> from complexlib.network import ReLUNetwork
     >>> net = ReLUNetwork([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
     >>> A, b = halfspaces(net, np.array([[1, -1]]))
-    >>> A[0]
-    array([[-1., -0.],
-           [-0.,  1.]])
+    >>> A[0] + 0.0
+    array([[-1.,  0.],
+           [ 0.,  1.]])
     """
     Z, _, bound = affine_maps(net, patterns, device)
     return _halfspaces_from_maps(Z, bound, np.asarray(patterns))
@@ -435,9 +435,11 @@ def _facets_polar(An, bn, x0, rep, want_vertices):
             return None
         y = vdir[fin].mean(axis=0)
         if rec.any():
+            # an unbounded facet: go out along its recession directions as far as the
+            # facet's vertices are from the origin, where its width has grown with them
             ray = normals[rec].sum(axis=0)
             ray /= np.linalg.norm(ray)
-            y = y + ray * (1.0 + np.linalg.norm(y))
+            y = y + ray * (1.0 + np.linalg.norm(y) + np.linalg.norm(x0 + U @ y))
         q = x0 + U @ y
         # project exactly onto the facet's hyperplane to remove rounding drift
         j = facets[i]

@@ -142,10 +142,11 @@ class ReLUNetwork:
 def check_points(x: Any, d: int) -> np.ndarray:
     """Return ``x`` as a float64 array of shape ``(n, d)``; a single point becomes ``(1, d)``."""
     arr = np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x, dtype=np.float64)
+    shape = arr.shape
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[1] != d:
-        raise ValueError(f"expected points of shape (n, {d}) or ({d},), got shape {arr.shape}")
+        raise ValueError(f"expected points of shape (n, {d}) or ({d},), got shape {shape}")
     if not np.isfinite(arr).all():
         raise ValueError("points contain NaN or inf")
     return arr

@@ -58,9 +58,7 @@ class Region:
         vals = pts @ self.A.T + self.b
         scale = (1.0 + np.linalg.norm(pts, axis=1))[:, None] * np.maximum(nrm, 1e-300)
         live = nrm > 0
-        inside = np.all(~live | (vals <= tol * scale), axis=1) & np.all(
-            live | (self.b <= 0), axis=1
-        )
+        inside = np.all(~live | (vals <= tol * scale), axis=1) & bool(np.all(live | (self.b <= 0)))
         return bool(inside[0]) if np.ndim(x) == 1 else inside
 
     def __call__(self, x: Any) -> np.ndarray:

@@ -173,10 +173,11 @@ def process_batch(
                 continue
             j = int(rows.min())
             nrm = np.linalg.norm(A[i, j])
+            q = g.facet_points[k]
             f_neuron.append(j)
-            f_q.append(g.facet_points[k])
+            f_q.append(q)
             f_n.append(A[i, j] / nrm)
-            lim = min(g.facet_margin[k], g.inradius)
+            lim = min(g.facet_margin[k], g.inradius, 1.0 + float(np.linalg.norm(q)))
             f_eps.append(0.25 * lim)
         ptr[i + 1] = len(f_neuron)
     F = len(f_neuron)
