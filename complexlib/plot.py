@@ -38,9 +38,9 @@ def _view_box(cx: Complex, view: Any) -> tuple[np.ndarray, np.ndarray]:
             lo[k] = bot.fun if ok else np.nan
         if np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)):
             return lo, hi
-    fin = np.isfinite(cx.inradii)
-    pts = cx.centers[fin] if fin.any() else cx.centers
-    r = 1.5 * float(np.abs(pts).max()) if len(pts) else 1.0
+    # all of R^d: a box around the bulk of the bounded regions (a few lie far out)
+    pts = cx.centers[cx.bounded] if cx.bounded.any() else cx.centers
+    r = 1.5 * float(np.quantile(np.abs(pts).max(axis=1), 0.95)) if len(pts) else 1.0
     r = max(r, 1.0)
     return -np.full(d, r), np.full(d, r)
 
@@ -130,7 +130,7 @@ def plot_complex(
     Returns
     -------
     plotly.graph_objects.Figure
-        One trace per cell.
+        One trace per cell meeting the view box, then one (empty) trace holding the colour bar.
     """
     import plotly.graph_objects as go
     from plotly.colors import sample_colorscale
@@ -149,7 +149,8 @@ def plot_complex(
     for i, V in enumerate(polys):
         if V is None:
             continue
-        col = sample_colorscale(colorscale, [(vals[i] - vmin) / span])[0]
+        t = (vals[i] - vmin) / span
+        col = sample_colorscale(colorscale, [float(np.clip(np.nan_to_num(t, nan=0.0), 0, 1))])[0]
         hover = (
             f"region {i}<br>facets {fc[i]}<br>inradius {radii[i]:.4g}"
             f"<br>{'bounded' if cx.bounded[i] else 'unbounded'}<br>value {vals[i]:.4g}"
@@ -183,6 +184,41 @@ def plot_complex(
                     name=f"region {i}",
                 )
             )
+    label = color if isinstance(color, str) else "value"
+    fig.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            showlegend=False,
+            hoverinfo="skip",
+            marker={
+                "colorscale": colorscale,
+                "cmin": vmin,
+                "cmax": vmax,
+                "color": [vmin],
+                "showscale": True,
+                "colorbar": {"title": label},
+            },
+        )
+        if d == 2
+        else go.Scatter3d(
+            x=[None],
+            y=[None],
+            z=[None],
+            mode="markers",
+            showlegend=False,
+            hoverinfo="skip",
+            marker={
+                "colorscale": colorscale,
+                "cmin": vmin,
+                "cmax": vmax,
+                "color": [vmin],
+                "showscale": True,
+                "colorbar": {"title": label},
+            },
+        )
+    )
     fig.update_layout(
         title=title or f"{len(cx)} regions of a {list(cx.net.widths)} network",
         template="plotly_white",
