@@ -182,7 +182,7 @@ def write_npz(path: str | os.PathLike, meta: dict[str, Any], arrays: dict[str, n
         **arrays,
     }
     with open(tmp, "wb") as fh:
-        np.savez_compressed(fh, **payload)
+        np.savez_compressed(fh, **payload)  # type: ignore[arg-type]
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
