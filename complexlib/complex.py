@@ -33,6 +33,9 @@ class Complex:
         LP backend (``"highs"``, ``"scipy"``, ``"cvxpy"``).
     device : torch device, optional
         Where the batched torch steps run.
+    facets : {"auto", "planar", "hull", "lp"}
+        How facets are decided: ``"auto"`` picks the vectorised 2-D kernel for
+        2-D inputs, qhull in the polar up to 7-D and one LP per candidate above.
 
     Examples
     --------
@@ -45,11 +48,29 @@ class Complex:
     True
     """
 
-    def __init__(self, net: Any, bound: Any = None, lp: str = "highs", device: Any = None) -> None:
+    def __init__(
+        self,
+        net: Any,
+        bound: Any = None,
+        lp: str = "highs",
+        device: Any = None,
+        facets: str = "auto",
+    ) -> None:
         self.net: ReLUNetwork = as_network(net)
         self.domain: Domain = as_domain(bound)
         get_backend(lp)
         self.lp = lp
+        from .geometry import FACET_METHODS
+
+        if facets not in FACET_METHODS:
+            raise ValueError(
+                f"unknown facets method {facets!r}; valid: {', '.join(map(repr, FACET_METHODS))}"
+            )
+        if facets == "planar" and self.net.input_dim != 2:
+            raise ValueError(
+                f"facets='planar' needs a 2-D input; this network takes {self.net.input_dim}"
+            )
+        self.facet_method = facets
         self.device = resolve_device(device)
         d = self.net.input_dim
         self._dom_A, self._dom_b = self.domain.constraints(d)
@@ -151,13 +172,16 @@ class Complex:
         pats = unpack(st.bits.view()[lo:hi], self.net.n_neurons)
         hints = st.hint.view()[lo:hi]
         args = (self._dom_A, self._dom_b, self.lp)
+        kw = {"method": self.facet_method}
         if pool is None or hi - lo < 2:
-            return [process_batch(self.net, pats, hints, *args, device=self.device)]
+            return [process_batch(self.net, pats, hints, *args, device=self.device, **kw)]
         from joblib import delayed
 
         chunks = np.array_split(np.arange(hi - lo), min(workers, hi - lo))
         return pool(
-            delayed(process_batch)(self.net, pats[c], hints[c], *args) for c in chunks if c.size
+            delayed(process_batch)(self.net, pats[c], hints[c], *args, **kw)
+            for c in chunks
+            if c.size
         )
 
     def _absorb(self, lo: int, results: list[BatchResult]) -> None:
@@ -243,15 +267,40 @@ class Complex:
         """``(n_regions, n_neurons)`` int8 array of +1/-1 patterns, in region order."""
         return unpack(self.store.bits.view()[: len(self)], self.net.n_neurons)
 
+    def _ensure_balls(self) -> None:
+        """Compute the Chebyshev balls the search left out (the 2-D path needs none)."""
+        from .geometry import _halfspaces_from_maps, affine_maps, chebyshev_ball
+
+        st = self.store
+        todo = np.nonzero(np.isnan(st.inradius.view()))[0]
+        for lo in range(0, len(todo), 1024):
+            idx = todo[lo : lo + 1024]
+            pats = unpack(st.bits.view()[idx], self.net.n_neurons)
+            Z, _, bound = affine_maps(self.net, pats, self.device)
+            A, b = _halfspaces_from_maps(Z, bound, pats)
+            for k, i in enumerate(idx):
+                Ai = np.vstack([A[k], self._dom_A])
+                bi = np.concatenate([b[k], self._dom_b])
+                c, r = chebyshev_ball(Ai, bi, lp=self.lp)
+                st.center.data[i] = c
+                st.inradius.data[i] = r
+
     @property
     def centers(self) -> np.ndarray:
-        """Chebyshev centres, ``(n_regions, d)``."""
+        """Chebyshev centres, ``(n_regions, d)`` (computed on first use if the search did not)."""
+        self._ensure_balls()
         return self.store.center.view().copy()
 
     @property
     def inradii(self) -> np.ndarray:
         """Chebyshev radii (``inf`` where arbitrarily large balls fit)."""
+        self._ensure_balls()
         return self.store.inradius.view().copy()
+
+    @property
+    def interior_points(self) -> np.ndarray:
+        """A point inside each region (where the search first reached it), ``(n_regions, d)``."""
+        return self.store.hint.view()[: len(self)].copy()
 
     @property
     def bounded(self) -> np.ndarray:
@@ -285,9 +334,9 @@ class Complex:
     def dual_graph(self) -> Any:
         """The dual graph as a :class:`networkx.Graph`.
 
-        One node per region (its index, with ``pattern``-free attributes
-        ``center``, ``inradius``, ``bounded``), one edge per shared facet with
-        the facet's ``neuron`` as attribute.
+        One node per region (its index; attributes ``point``, ``bounded``,
+        ``facets``), one edge per shared facet with the facet's ``neuron`` as
+        attribute.
         """
         from .graph import dual_graph
 
@@ -349,6 +398,7 @@ class Complex:
             "n_neurons": self.net.n_neurons,
             "domain": self.domain.to_dict(),
             "lp": self.lp,
+            "facets": self.facet_method,
             "complete": self._complete,
             "seconds": self.seconds,
             "fingerprint": self.net.fingerprint(),
@@ -372,7 +422,13 @@ class Complex:
         )
         if net.fingerprint() != meta["fingerprint"]:
             raise ValueError(f"{path}: the stored network does not match its fingerprint")
-        cx = cls(net, Domain.from_dict(meta["domain"]), lp=meta["lp"], device=device)
+        cx = cls(
+            net,
+            Domain.from_dict(meta["domain"]),
+            lp=meta["lp"],
+            device=device,
+            facets=meta.get("facets", "auto"),
+        )
         cx.store = RegionStore.from_arrays(net.n_neurons, net.input_dim, arrs)
         cx.seconds = float(meta["seconds"])
         cx._complete = bool(meta["complete"])

@@ -42,6 +42,8 @@ __all__ = [
 
 #: Largest dimension in which facets are found with qhull (above: LPs).
 HULL_MAX_DIM = 7
+#: Ways of deciding facets (``planar`` is the vectorised 2-D kernel of the search).
+FACET_METHODS = ("auto", "hull", "lp", "planar")
 #: Relative tolerance of facet and membership decisions (rows have unit norm).
 RTOL = 1e-11
 #: A row whose norm is below this fraction of its magnitude bound is constant on the region.
@@ -286,6 +288,7 @@ def region_geometry(
     x0: np.ndarray | None = None,
     want_vertices: bool = False,
     lp: str = "highs",
+    method: str = "auto",
 ) -> RegionGeometry:
     """Chebyshev ball, facets, facet points and boundedness of ``{A x + b <= 0}``.
 
@@ -295,6 +298,8 @@ def region_geometry(
     x0 : a point of the region used to scale the problem (optional).
     want_vertices : compute vertices of bounded regions (qhull; any d).
     lp : LP backend name.
+    method : ``"auto"`` (qhull up to ``HULL_MAX_DIM`` dimensions, else LPs), ``"hull"``
+        (qhull; LPs where qhull cannot decide) or ``"lp"`` (one LP per candidate row).
 
     Raises
     ------
@@ -320,7 +325,9 @@ def region_geometry(
     if radius <= RTOL * scale:
         raise DegenerateGeometryError(f"the region is not full-dimensional (inradius {radius:.3g})")
     live, An, bn, rep, members = _normalise(A, b, center)
-    if d <= HULL_MAX_DIM:
+    if method not in FACET_METHODS:
+        raise ValueError(f"unknown facet method {method!r}; valid: {', '.join(FACET_METHODS)}")
+    if method == "hull" or (method in ("auto", "planar") and d <= HULL_MAX_DIM):
         res = _facets_polar(An, bn, center, rep, want_vertices)
     else:
         res = None

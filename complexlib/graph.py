@@ -15,8 +15,8 @@ __all__ = ["dual_graph", "diameter", "face_count_stats"]
 def dual_graph(cx: Complex) -> Any:
     """A :class:`networkx.Graph` with a node per region and an edge per shared facet.
 
-    Node attributes: ``center``, ``inradius``, ``bounded``, ``facets`` (neuron
-    facet count).  Edge attribute: ``neuron``, the (lowest) neuron whose
+    Node attributes: ``point`` (a point inside the region), ``bounded``, ``facets``
+    (neuron facet count).  Edge attribute: ``neuron``, the (lowest) neuron whose
     hyperplane holds the shared facet.
 
     Examples
@@ -31,19 +31,10 @@ def dual_graph(cx: Complex) -> Any:
 
     G = nx.Graph()
     fc = cx.face_counts()
-    centers = cx.store.center.view()
-    radii = cx.store.inradius.view()
+    points = cx.interior_points
     bounded = cx.store.bounded.view()
     G.add_nodes_from(
-        (
-            i,
-            {
-                "center": centers[i],
-                "inradius": float(radii[i]),
-                "bounded": bool(bounded[i]),
-                "facets": int(fc[i]),
-            },
-        )
+        (i, {"point": points[i], "bounded": bool(bounded[i]), "facets": int(fc[i])})
         for i in range(len(cx))
     )
     e, neuron = cx.edges()

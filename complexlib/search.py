@@ -22,6 +22,7 @@ from .exceptions import DegenerateGeometryError
 from .geometry import RTOL, _halfspaces_from_maps, affine_maps, region_geometry
 from .network import ReLUNetwork
 from .patterns import pack, patterns_of
+from .planar import planar_facets
 
 __all__ = ["BatchResult", "process_batch", "start_point", "crossing_check"]
 
@@ -129,6 +130,7 @@ def process_batch(
     dom_b: np.ndarray,
     lp: str = "highs",
     device: Any = None,
+    method: str = "auto",
 ) -> BatchResult:
     """Geometry and neighbours of a batch of regions.
 
@@ -140,11 +142,21 @@ def process_batch(
     dom_A, dom_b : the domain's constraints ``dom_A x + dom_b <= 0``.
     lp : LP backend.
     device : torch device for the batched steps.
+    method : how facets are decided: ``"auto"`` (the vectorised 2-D kernel
+        :mod:`complexlib.planar` for 2-D inputs, which needs no LP and leaves the
+        Chebyshev balls as NaN to be computed on demand; qhull in the polar up to
+        7-D; LPs above), ``"planar"``, ``"hull"`` or ``"lp"``.
     """
     B, N = patterns.shape
     d = net.input_dim
     Z, _, bound = affine_maps(net, patterns, device)
     A, b = _halfspaces_from_maps(Z, bound, patterns)
+    if method == "planar" and d != 2:
+        raise ValueError(f"the planar facet method needs 2-D inputs, this network takes {d}")
+    if d == 2 and method in ("auto", "planar"):
+        return _finish(
+            net, patterns, A, *_planar_facets(A, b, hints, dom_A, dom_b), dom_A, dom_b, device
+        )
     center = np.empty((B, d))
     inradius = np.empty(B)
     bounded = np.empty(B, dtype=bool)
@@ -152,13 +164,12 @@ def process_batch(
     ptr = np.zeros(B + 1, dtype=np.int64)
     f_neuron: list[int] = []
     f_q: list[np.ndarray] = []
-    f_n: list[np.ndarray] = []
     f_eps: list[float] = []
     for i in range(B):
         Ai = np.vstack([A[i], dom_A]) if dom_A.shape[0] else A[i]
         bi = np.concatenate([b[i], dom_b]) if dom_A.shape[0] else b[i]
         try:
-            g = region_geometry(Ai, bi, x0=hints[i], lp=lp)
+            g = region_geometry(Ai, bi, x0=hints[i], lp=lp, method=method)
         except DegenerateGeometryError as exc:
             raise DegenerateGeometryError(
                 f"region with pattern {patterns[i].tolist()} (reached at {hints[i].tolist()}): "
@@ -171,19 +182,78 @@ def process_batch(
             if np.any(rows >= N):
                 n_dom[i] += 1
                 continue
-            j = int(rows.min())
-            nrm = np.linalg.norm(A[i, j])
             q = g.facet_points[k]
-            f_neuron.append(j)
+            f_neuron.append(int(rows.min()))
             f_q.append(q)
-            f_n.append(A[i, j] / nrm)
-            lim = min(g.facet_margin[k], g.inradius, 1.0 + float(np.linalg.norm(q)))
-            f_eps.append(0.25 * lim)
+            f_eps.append(0.25 * min(g.facet_margin[k], g.inradius))
         ptr[i + 1] = len(f_neuron)
     F = len(f_neuron)
-    q = np.array(f_q).reshape(F, d)
-    nvec = np.array(f_n).reshape(F, d)
-    eps = np.array(f_eps)
+    facets = (
+        ptr,
+        np.array(f_neuron, dtype=np.int64),
+        np.array(f_q).reshape(F, d),
+        np.array(f_eps),
+        center,
+        inradius,
+        bounded,
+        n_dom,
+    )
+    return _finish(net, patterns, A, *facets, dom_A, dom_b, device)
+
+
+#: Largest B * m * m of one call of the planar facet kernel (memory bound).
+PLANAR_CHUNK = 1 << 21
+
+
+def _planar_facets(A, b, hints, dom_A, dom_b):
+    """Facets of a batch of 2-D regions with :func:`~complexlib.planar.planar_facets`."""
+    B, N, d = A.shape
+    if dom_A.shape[0]:
+        A = np.concatenate([A, np.broadcast_to(dom_A, (B, *dom_A.shape))], axis=1)
+        b = np.concatenate([b, np.broadcast_to(dom_b, (B, dom_b.shape[0]))], axis=1)
+    m = A.shape[1]
+    step = max(1, PLANAR_CHUNK // (m * m))
+    ptrs, rows, pts, margins, bounded, n_dom = [np.zeros(1, dtype=np.int64)], [], [], [], [], []
+    for lo in range(0, B, step):
+        hi = min(B, lo + step)
+        pf = planar_facets(A[lo:hi], b[lo:hi], N, 1.0 + np.linalg.norm(hints[lo:hi], axis=1), RTOL)
+        keep = ~pf.has_domain_row
+        owner = np.repeat(np.arange(hi - lo), np.diff(pf.ptr))
+        n_dom.append(np.bincount(owner[~keep], minlength=hi - lo).astype(np.int32))
+        counts = np.bincount(owner[keep], minlength=hi - lo)
+        ptrs.append(ptrs[-1][-1] + np.cumsum(counts))
+        rows.append(pf.row[keep])
+        pts.append(pf.point[keep])
+        margins.append(pf.margin[keep])
+        bounded.append(pf.bounded)
+    q = np.concatenate(pts) if pts else np.zeros((0, d))
+    eps = 0.25 * np.minimum(
+        np.concatenate(margins) if margins else np.zeros(0), 1.0 + np.linalg.norm(q, axis=1)
+    )
+    nan = np.full(B, np.nan)
+    return (
+        np.concatenate(ptrs),
+        np.concatenate(rows) if rows else np.zeros(0, np.int64),
+        q,
+        eps,
+        np.full((B, d), np.nan),
+        nan,
+        np.concatenate(bounded),
+        np.concatenate(n_dom),
+    )
+
+
+def _finish(
+    net, patterns, A, ptr, f_neuron, q, eps, center, inradius, bounded, n_dom, dom_A, dom_b, device
+) -> BatchResult:
+    """Cross every neuron facet and read the neighbours' patterns (see :func:`crossing_check`)."""
+    B, N = patterns.shape
+    d = net.input_dim
+    F = len(f_neuron)
+    owner = np.repeat(np.arange(B), np.diff(ptr))
+    rowsA = A[owner, f_neuron] if F else np.zeros((0, d))
+    nvec = rowsA / np.linalg.norm(rowsA, axis=1, keepdims=True) if F else rowsA
+    eps = np.minimum(eps, 0.25 * (1.0 + np.linalg.norm(q, axis=1))) if F else eps
     nb_pat = np.zeros((F, N), dtype=np.int8)
     nb_pt = np.zeros((F, d))
     todo = np.arange(F)

@@ -149,3 +149,31 @@ def test_positive_row_scaling_keeps_region_set():
         cx = cl.Complex(other)
         cx.bfs(progress=False)
         assert pattern_set(cx.patterns) == pattern_set(ref.patterns)
+
+
+def edge_set(cx):
+    pats = [tuple(p) for p in cx.patterns.tolist()]
+    e, neuron = cx.edges()
+    return {(frozenset((pats[a], pats[b])), int(n)) for (a, b), n in zip(e, neuron)}
+
+
+@pytest.mark.parametrize(
+    "net",
+    [random_net([2, 10, 10, 1], 1), random_net([2, 6, 6, 6, 1], 3), *degenerate_nets().values()],
+)
+@pytest.mark.parametrize("bound", [None, 1.5])
+def test_planar_kernel_equals_hull_and_lp(net, bound):
+    ref = None
+    for method in ("planar", "hull", "lp"):
+        cx = cl.Complex(net, bound=bound, facets=method)
+        cx.bfs(progress=False)
+        got = (
+            pattern_set(cx.patterns),
+            edge_set(cx),
+            sorted(cx.face_counts()),
+            sorted(cx.domain_face_counts()),
+            int(cx.bounded.sum()),
+        )
+        if ref is None:
+            ref = got
+        assert got == ref, method
