@@ -201,7 +201,7 @@ def process_batch(
     return _finish(net, patterns, A, *facets, dom_A, dom_b, device)
 
 
-#: Largest B * m * m of one call of the planar facet kernel (memory bound).
+#: Largest B * K * m of one call of the planar facet kernel (memory bound).
 PLANAR_CHUNK = 1 << 21
 
 
@@ -212,11 +212,13 @@ def _planar_facets(A, b, hints, dom_A, dom_b):
         A = np.concatenate([A, np.broadcast_to(dom_A, (B, *dom_A.shape))], axis=1)
         b = np.concatenate([b, np.broadcast_to(dom_b, (B, dom_b.shape[0]))], axis=1)
     m = A.shape[1]
-    step = max(1, PLANAR_CHUNK // (m * m))
+    step = max(1, PLANAR_CHUNK // (m * min(m, 24)))
     ptrs, rows, pts, margins, bounded, n_dom = [np.zeros(1, dtype=np.int64)], [], [], [], [], []
     for lo in range(0, B, step):
         hi = min(B, lo + step)
-        pf = planar_facets(A[lo:hi], b[lo:hi], N, 1.0 + np.linalg.norm(hints[lo:hi], axis=1), RTOL)
+        pf = planar_facets(
+            A[lo:hi], b[lo:hi], N, 1.0 + np.linalg.norm(hints[lo:hi], axis=1), RTOL, x0=hints[lo:hi]
+        )
         keep = ~pf.has_domain_row
         owner = np.repeat(np.arange(hi - lo), np.diff(pf.ptr))
         n_dom.append(np.bincount(owner[~keep], minlength=hi - lo).astype(np.int32))
