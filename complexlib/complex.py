@@ -189,37 +189,33 @@ class Complex:
         region = lo
         for res in results:
             B = len(res.center)
-            # neighbours: look up or discover, in facet order
-            nb_ids = st.lookup(res.neighbor_bits)
             counts = np.diff(res.facet_ptr)
             owner = np.repeat(np.arange(region, region + B), counts)
+            # neighbours: look up, then discover the new patterns in facet order (several
+            # facets of a batch may reach the same new pattern: first one wins)
+            nb_ids = st.lookup(res.neighbor_bits)
             new = np.nonzero(nb_ids < 0)[0]
-            for k in new:  # several facets may reach the same new pattern
-                key = res.neighbor_bits[k].tobytes()
-                got = st.index.get(key, -1)
-                if got < 0:
-                    depth = st.depth.view()[owner[k]] + 1
-                    got = int(
-                        st.discover(
-                            res.neighbor_bits[k : k + 1],
-                            res.neighbor_point[k : k + 1],
-                            np.array([depth], dtype=np.int32),
-                        )[0]
-                    )
-                nb_ids[k] = got
+            if new.size:
+                keys = [res.neighbor_bits[k].tobytes() for k in new]
+                first: dict[bytes, int] = {}
+                for k, key in zip(new, keys):
+                    first.setdefault(key, int(k))
+                fk = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+                ids = st.discover(
+                    res.neighbor_bits[fk],
+                    res.neighbor_point[fk],
+                    (st.depth.view()[owner[fk]] + 1).astype(np.int32),
+                )
+                got = dict(zip(first, ids.tolist()))
+                nb_ids[new] = [got[key] for key in keys]
             # two facets of one region never reach the same neighbour in exact
             # arithmetic; if rounding split one facet in two, merge them
+            pair = owner * (st.n_discovered + 1) + nb_ids
+            _, idx = np.unique(pair, return_index=True)
+            keep = np.zeros(len(nb_ids), dtype=bool)
+            keep[idx] = True
             ptr = np.zeros(B + 1, dtype=np.int64)
-            keep = np.ones(len(nb_ids), dtype=bool)
-            for i in range(B):
-                a, b = res.facet_ptr[i], res.facet_ptr[i + 1]
-                ids = nb_ids[a:b]
-                if len(np.unique(ids)) < len(ids):
-                    _, first = np.unique(ids, return_index=True)
-                    m = np.zeros(b - a, dtype=bool)
-                    m[first] = True
-                    keep[a:b] = m
-                ptr[i + 1] = ptr[i] + keep[a:b].sum()
+            np.cumsum(np.bincount(owner[keep] - region, minlength=B), out=ptr[1:])
             if np.any(nb_ids[keep] == owner[keep]):
                 raise ComplexlibError("a facet crossing returned to its own region")
             st.complete(
