@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,7 @@ from .domain import Domain, as_domain
 from .exceptions import ComplexlibError
 from .lp import get_backend
 from .network import ReLUNetwork, as_network, check_points
+from .parallel import parallel_pool
 from .patterns import pack, patterns_of, resolve_device, unpack
 from .region import Region, build_region
 from .search import BatchResult, generic_margin, process_batch, start_point
@@ -89,6 +91,10 @@ class Complex:
         workers: int = 1,
         progress: bool = True,
         batch_size: int = 256,
+        backend: str = "loky",
+        address: Any = None,
+        checkpoint: Any = None,
+        checkpoint_every: int = 100_000,
     ) -> dict[str, Any]:
         """Enumerate the regions whose interior meets the domain's, breadth first.
 
@@ -106,7 +112,19 @@ class Complex:
         progress : bool
             Show a progress bar.
         batch_size : int
-            Regions per batch.
+            Regions per batch (per worker).
+        backend : {"loky", "threading", "dask", "ray"}
+            Where batches run when ``workers > 1`` (or always, for dask and ray):
+            see :mod:`complexlib.parallel`.
+        address : str or dask.distributed.Client, optional
+            The Dask scheduler (``"tcp://host:8786"``) or Ray cluster address.
+        checkpoint : path, optional
+            A file (``.npz``, the format of :meth:`save`) the search state is
+            written to, atomically, every ``checkpoint_every`` processed regions
+            and at the end.  If it exists when ``bfs`` starts, the search resumes
+            from it (it must hold the same network and domain).
+        checkpoint_every : int
+            Processed regions between checkpoints.
 
         Returns
         -------
@@ -116,13 +134,19 @@ class Complex:
         Notes
         -----
         Calling ``bfs`` again continues from the frontier of an earlier call
-        that stopped at ``max_regions`` / ``max_depth``.
+        that stopped at ``max_regions`` / ``max_depth``.  Region ids are given in
+        discovery order and batches are absorbed in order, so the result (ids,
+        order, edges) is the same for any number of workers or backend.
         """
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
         t0 = time.perf_counter()
+        if checkpoint is not None and self.store.n_discovered == 0:
+            self._resume(checkpoint)
         st = self.store
         d = self.net.input_dim
         if st.n_discovered == 0:
@@ -137,49 +161,76 @@ class Complex:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=None, unit=" regions", desc="complexlib bfs", initial=st.n_done)
-        pool = None
-        if workers > 1:
-            from joblib import Parallel
-
-            pool = Parallel(n_jobs=workers, backend="loky", return_as="list")
+        use_pool = workers > 1 or backend in ("dask", "ray")
+        pool_ctx = (
+            parallel_pool(backend, workers, address) if use_pool else contextlib.nullcontext()
+        )
+        last_checkpoint = st.n_done
         try:
-            while st.n_done < st.n_discovered:
-                lo = st.n_done
-                hi = min(st.n_discovered, lo + batch_size * workers)
-                if max_regions is not None:
-                    hi = min(hi, max_regions)
-                depth = st.depth.view()[lo:hi]
-                if max_depth is not None:
-                    keep = np.nonzero(depth > max_depth)[0]
-                    if keep.size:
-                        hi = lo + int(keep[0])
-                if hi <= lo:
-                    break
-                res = self._run_batch(lo, hi, workers, batch_size, pool)
-                self._absorb(lo, res)
-                if bar is not None:
-                    bar.update(hi - lo)
-                    bar.set_postfix(frontier=st.n_discovered - st.n_done)
+            with pool_ctx as pool:
+                while st.n_done < st.n_discovered:
+                    lo = st.n_done
+                    hi = min(st.n_discovered, lo + batch_size * workers)
+                    if max_regions is not None:
+                        hi = min(hi, max_regions)
+                    depth = st.depth.view()[lo:hi]
+                    if max_depth is not None:
+                        keep = np.nonzero(depth > max_depth)[0]
+                        if keep.size:
+                            hi = lo + int(keep[0])
+                    if hi <= lo:
+                        break
+                    res = self._run_batch(lo, hi, workers, pool)
+                    self._absorb(lo, res)
+                    if bar is not None:
+                        bar.update(hi - lo)
+                        bar.set_postfix(frontier=st.n_discovered - st.n_done)
+                    if checkpoint is not None and st.n_done - last_checkpoint >= checkpoint_every:
+                        self._complete = False
+                        self.seconds += time.perf_counter() - t0
+                        t0 = time.perf_counter()
+                        self.save(checkpoint)
+                        last_checkpoint = st.n_done
         finally:
             if bar is not None:
                 bar.close()
         self._complete = st.n_done == st.n_discovered
         self.seconds += time.perf_counter() - t0
+        if checkpoint is not None:
+            self.save(checkpoint)
         return self.summary()
 
-    def _run_batch(self, lo: int, hi: int, workers: int, batch_size: int, pool: Any) -> list:
+    def _resume(self, path: Any) -> None:
+        """Take the search state from a checkpoint file, if there is one."""
+        from pathlib import Path
+
+        if not Path(path).exists():
+            return
+        other = Complex.load(path)
+        if other.net.fingerprint() != self.net.fingerprint():
+            raise ValueError(
+                f"checkpoint {path} holds another network; remove it or pass another path"
+            )
+        if other.domain.to_dict() != self.domain.to_dict():
+            raise ValueError(
+                f"checkpoint {path} holds the domain {other.domain}, not {self.domain}"
+            )
+        self.store = other.store
+        self.seconds = other.seconds
+
+    def _run_batch(self, lo: int, hi: int, workers: int, pool: Any) -> list:
         st = self.store
         pats = unpack(st.bits.view()[lo:hi], self.net.n_neurons)
         hints = st.hint.view()[lo:hi]
         args = (self._dom_A, self._dom_b, self.lp)
-        kw = {"method": self.facet_method}
-        if pool is None or hi - lo < 2:
-            return [process_batch(self.net, pats, hints, *args, device=self.device, **kw)]
+        method = self.facet_method
+        if pool is None or (hi - lo < 2 and workers > 1):
+            return [process_batch(self.net, pats, hints, *args, device=self.device, method=method)]
         from joblib import delayed
 
-        chunks = np.array_split(np.arange(hi - lo), min(workers, hi - lo))
+        chunks = np.array_split(np.arange(hi - lo), max(1, min(workers, hi - lo)))
         return pool(
-            delayed(process_batch)(self.net, pats[c], hints[c], *args, **kw)
+            delayed(process_batch)(self.net, pats[c], hints[c], *args, method=method)
             for c in chunks
             if c.size
         )

@@ -16,6 +16,7 @@ want another solver; ``pip install complexlib[cvxpy]``).
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -113,18 +114,19 @@ def _solve_highspy_once(c, A_ub, b_ub, A_eq, b_eq, lb, ub) -> LPResult:
     return LPResult(LPStatus.ERROR, None, np.nan)
 
 
-_HIGHS = None
+_LOCAL = threading.local()
 
 
 def _highs_instance():
-    global _HIGHS
-    if _HIGHS is None:
+    """One reusable HiGHS solver per thread (a solver must not be shared between threads)."""
+    h = getattr(_LOCAL, "highs", None)
+    if h is None:
         import highspy
 
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
-        _HIGHS = h
-    return _HIGHS
+        _LOCAL.highs = h
+    return h
 
 
 def _solve_scipy(c, A_ub, b_ub, A_eq, b_eq, lb, ub) -> LPResult:

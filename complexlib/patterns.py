@@ -35,6 +35,33 @@ def resolve_device(device: Any = None) -> Any:
     return dev
 
 
+#: A pre-activation within this fraction of the magnitude of the terms summed into it is
+#: taken as zero (pattern -1): rounding noise of a neuron that is identically zero on a
+#: region must not decide its sign, and a point that close to a hyperplane is not generic.
+ZERO_RTOL = 1e-12
+
+
+def _forward(net: ReLUNetwork, x: Any, device: Any = None) -> tuple[Any, Any]:
+    """Pre-activations and a bound on the magnitude of the terms summed into each."""
+    import torch
+
+    dev = resolve_device(device)
+    pts = check_points(x, net.input_dim)
+    h = torch.as_tensor(pts, dtype=torch.float64, device=dev)
+    zs, bounds = [], []
+    for i, slope in enumerate(net.slopes):
+        w = torch.as_tensor(net.weights[i], device=dev)
+        b = torch.as_tensor(net.biases[i], device=dev)
+        z = h @ w.T + b
+        zs.append(z)
+        bounds.append(h.abs() @ w.abs().T + b.abs())
+        h = torch.where(z > 0, z, slope * z)
+    if not zs:
+        empty = torch.zeros((pts.shape[0], 0), dtype=torch.float64)
+        return empty, empty
+    return torch.cat(zs, dim=1), torch.cat(bounds, dim=1)
+
+
 def preactivations(net: ReLUNetwork, x: Any, device: Any = None) -> np.ndarray:
     """Pre-activations of every hidden neuron at the points ``x``.
 
@@ -56,25 +83,15 @@ def preactivations(net: ReLUNetwork, x: Any, device: Any = None) -> np.ndarray:
     >>> preactivations(net, [1.0, -2.0])
     array([[ 1., -2.]])
     """
-    import torch
-
-    dev = resolve_device(device)
-    pts = check_points(x, net.input_dim)
-    h = torch.as_tensor(pts, dtype=torch.float64, device=dev)
-    out = []
-    for i, slope in enumerate(net.slopes):
-        w = torch.as_tensor(net.weights[i], device=dev)
-        b = torch.as_tensor(net.biases[i], device=dev)
-        z = h @ w.T + b
-        out.append(z)
-        h = torch.where(z > 0, z, slope * z)
-    if not out:
-        return np.zeros((pts.shape[0], 0))
-    return torch.cat(out, dim=1).cpu().numpy()
+    return _forward(net, x, device)[0].cpu().numpy()
 
 
 def patterns_of(net: ReLUNetwork, x: Any, device: Any = None) -> np.ndarray:
     """Activation patterns (``int8``, +1/-1) of the points ``x``.
+
+    A neuron is +1 where its pre-activation is positive beyond rounding (see
+    ``ZERO_RTOL``), so a neuron that is identically zero on a region gets -1
+    whatever the rounding noise of its pre-activation.
 
     Examples
     --------
@@ -85,8 +102,8 @@ def patterns_of(net: ReLUNetwork, x: Any, device: Any = None) -> np.ndarray:
     array([[ 1, -1],
            [-1,  1]], dtype=int8)
     """
-    z = preactivations(net, x, device)
-    return np.where(z > 0, 1, -1).astype(np.int8)
+    z, bound = _forward(net, x, device)
+    return np.where((z > ZERO_RTOL * bound).cpu().numpy(), 1, -1).astype(np.int8)
 
 
 def pack(patterns: np.ndarray) -> np.ndarray:

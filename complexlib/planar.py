@@ -186,12 +186,12 @@ def planar_facets(
             whole = res["whole_line"][sub]
             need = inc[sub] | missing[sub]
             need[whole] = live[todo[sub[whole]]]
-            width = int(need.sum(axis=1).max())
+            width: int = int(need.sum(axis=1).max())
             new = np.empty((len(sub), width), dtype=np.int64)
-            for r in range(len(sub)):
-                idx = np.nonzero(need[r])[0]
-                new[r, : len(idx)] = idx
-                new[r, len(idx) :] = idx[0]
+            for row in range(len(sub)):
+                idx = np.nonzero(need[row])[0]
+                new[row, : len(idx)] = idx
+                new[row, len(idx) :] = idx[0]
             cand = new
         todo = todo[again]
     k = np.concatenate(out["k"])

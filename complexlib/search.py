@@ -155,7 +155,7 @@ def process_batch(
         raise ValueError(f"the planar facet method needs 2-D inputs, this network takes {d}")
     if d == 2 and method in ("auto", "planar"):
         return _finish(
-            net, patterns, A, *_planar_facets(A, b, hints, dom_A, dom_b), dom_A, dom_b, device
+            net, patterns, A, _planar_facets(A, b, hints, dom_A, dom_b), dom_A, dom_b, device
         )
     center = np.empty((B, d))
     inradius = np.empty(B)
@@ -198,14 +198,14 @@ def process_batch(
         bounded,
         n_dom,
     )
-    return _finish(net, patterns, A, *facets, dom_A, dom_b, device)
+    return _finish(net, patterns, A, facets, dom_A, dom_b, device)
 
 
 #: Largest B * K * m of one call of the planar facet kernel (memory bound).
 PLANAR_CHUNK = 1 << 21
 
 
-def _planar_facets(A, b, hints, dom_A, dom_b):
+def _planar_facets(A, b, hints, dom_A, dom_b) -> tuple[Any, ...]:
     """Facets of a batch of 2-D regions with :func:`~complexlib.planar.planar_facets`."""
     B, N, d = A.shape
     if dom_A.shape[0]:
@@ -245,10 +245,12 @@ def _planar_facets(A, b, hints, dom_A, dom_b):
     )
 
 
-def _finish(
-    net, patterns, A, ptr, f_neuron, q, eps, center, inradius, bounded, n_dom, dom_A, dom_b, device
-) -> BatchResult:
-    """Cross every neuron facet and read the neighbours' patterns (see :func:`crossing_check`)."""
+def _finish(net, patterns, A, facets, dom_A, dom_b, device) -> BatchResult:
+    """Cross every neuron facet and read the neighbours' patterns (see :func:`crossing_check`).
+
+    ``facets`` is ``(ptr, neuron, point, step, center, inradius, bounded, n_domain_facets)``.
+    """
+    ptr, f_neuron, q, eps, center, inradius, bounded, n_dom = facets
     B, N = patterns.shape
     d = net.input_dim
     F = len(f_neuron)

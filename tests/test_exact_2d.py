@@ -177,3 +177,32 @@ def test_planar_kernel_equals_hull_and_lp(net, bound):
         if ref is None:
             ref = got
         assert got == ref, method
+
+
+def test_regression_zero_neuron_with_rounding_noise():
+    """A layer-2 neuron identically zero on a region, whose float pre-activation is +-1e-17
+    depending on the batch it is computed in, was given both signs: the region was counted
+    twice (48 regions instead of 47)."""
+    W1 = np.array([[1, 1], [-1, -1], [1, -1], [0, 0], [-2, 2], [-1, -1], [2, 2]], float)
+    b1 = np.array([2, 0, 0, 1, -1, 2, 1], float)
+    W2 = np.array(
+        [
+            [-2, -2, -2, 2, -1, 0, -2],
+            [-2, 0, 0, -1, 1, 2, -2],
+            [-1, 2, 0, -1, 1, 0, 1],
+            [-1, 2, 0, -2, -1, 0, -1],
+            [1, 0, 1, 0, 1, 2, 0],
+            [-1, 1, -2, 1, 1, -1, 1],
+            [2, 2, 2, -1, -2, 0, -1],
+            [1, 2, 0, 0, 2, 0, 0],
+        ],
+        float,
+    )
+    b2 = np.array([2, -2, 2, 1, 1, -2, 0, -1], float)
+    W3 = np.array([[-1, -2, 1, 1, 1, 2, -2, 1], [-1, 0, -1, 1, -2, 2, -2, -1]], float)
+    net = [(W1, b1), (W2, b2), (W3, np.array([2.0, -1])), (np.array([[-1.0, 2]]), np.ones(1))]
+    for method in ("planar", "hull"):
+        cx = cl.Complex(net, facets=method)
+        cx.bfs(progress=False)
+        assert pattern_set(cx.patterns) == reference_patterns_2d(net, -13.0, 13.0)
+        assert len(cx) == 47

@@ -1,0 +1,64 @@
+"""Workers and distributed backends give the serial complex (same ids, same edges)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import complexlib as cl
+
+
+@pytest.fixture(scope="module")
+def serial():
+    cx = cl.Complex(cl.mlp([3, 8, 8, 1], seed=5))
+    cx.bfs(progress=False, batch_size=32)
+    return cx
+
+
+def same(a, b):
+    return (
+        np.array_equal(a.patterns, b.patterns)
+        and np.array_equal(a.edges()[0], b.edges()[0])
+        and np.array_equal(a.face_counts(), b.face_counts())
+    )
+
+
+@pytest.mark.parametrize("backend", ["loky", "threading"])
+def test_local_backends(serial, backend):
+    cx = cl.Complex(cl.mlp([3, 8, 8, 1], seed=5))
+    cx.bfs(progress=False, batch_size=32, workers=2, backend=backend)
+    assert same(cx, serial)
+
+
+def test_dask_local_cluster_on_loopback(serial):
+    distributed = pytest.importorskip("dask.distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        cx = cl.Complex(cl.mlp([3, 8, 8, 1], seed=5))
+        cx.bfs(
+            progress=False,
+            batch_size=32,
+            workers=2,
+            backend="dask",
+            address=cluster.scheduler_address,
+        )
+        assert same(cx, serial)
+        c2 = cl.Complex(cl.mlp([3, 8, 8, 1], seed=5))
+        c2.bfs(progress=False, batch_size=32, workers=2, backend="dask", address=client)
+        assert same(c2, serial)
+
+
+def test_unknown_backend():
+    with pytest.raises(
+        cl.UnknownBackendError,
+        match="unknown parallel backend 'mpi'; valid names: 'loky', 'threading', 'dask', 'ray'",
+    ):
+        cl.Complex(cl.mlp([2, 3, 1], seed=0)).bfs(workers=2, backend="mpi", progress=False)
