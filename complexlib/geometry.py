@@ -38,6 +38,7 @@ __all__ = [
     "RegionGeometry",
     "region_geometry",
     "HULL_MAX_DIM",
+    "analytic_centers",
 ]
 
 #: Largest dimension in which facets are found with qhull (above: LPs).
@@ -233,6 +234,67 @@ def _recession_has_interior(An: np.ndarray, lp: str) -> bool:
     return bool(res.status is LPStatus.OPTIMAL and res.x is not None and res.x[d] > 1e-9)
 
 
+def analytic_centers(
+    A: np.ndarray, b: np.ndarray, x0: np.ndarray, iters: int = 30, device: Any = None
+) -> np.ndarray:
+    """Well-centred interior points of a batch of polyhedra ``A[k] x + b[k] <= 0``.
+
+    Damped Newton steps on the log barrier of the rows and of a box of half-width
+    10 around the start (which keeps unbounded regions' barriers bounded).  The damped
+    step ``dx / (1 + lambda)`` of a self-concordant barrier never leaves the region, so
+    every iterate is strictly inside; steps that would (by rounding) are refused.  The
+    points only centre later computations, so convergence is not required.
+
+    Parameters
+    ----------
+    A : (B, m, d), b : (B, m)
+    x0 : (B, d) strictly interior start points.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[[1.0, 0], [-1, 0], [0, 1], [0, -1]]])
+    >>> x = analytic_centers(A, -np.ones((1, 4)), np.array([[0.9, -0.99]]))
+    >>> bool(np.abs(x).max() < 0.05)  # near the centre (the box pulls a little)
+    True
+    """
+    import torch
+
+    dev = resolve_device(device)
+    At = torch.as_tensor(A, dtype=torch.float64, device=dev)
+    bt = torch.as_tensor(b, dtype=torch.float64, device=dev)
+    x = torch.as_tensor(x0, dtype=torch.float64, device=dev).clone()
+    B, m, d = At.shape
+    nrm = At.norm(dim=2)
+    live = nrm > 0
+    An = torch.where(live[:, :, None], At / nrm.clamp_min(1e-300)[:, :, None], 0.0)
+    bn = torch.where(live, bt / nrm.clamp_min(1e-300), -1.0)
+    # a box of fixed size, not one that grows with |x0|: search steps hand the points on,
+    # and a box growing with them would drift the points outward from region to region
+    R = torch.full((B,), 10.0, dtype=torch.float64, device=dev)
+    eye = torch.eye(d, dtype=torch.float64, device=dev)
+    An = torch.cat([An, eye.expand(B, d, d), -eye.expand(B, d, d)], dim=1)
+    bn = torch.cat([bn, -(x + R[:, None]), x - R[:, None]], dim=1)
+    w = torch.cat(
+        [live.to(torch.float64), torch.ones(B, 2 * d, dtype=torch.float64, device=dev)], dim=1
+    )
+    for _ in range(iters):
+        r = -(torch.einsum("bmd,bd->bm", An, x) + bn)
+        inv = w / r
+        g = torch.einsum("bm,bmd->bd", inv, An)
+        H = torch.einsum("bm,bmd,bme->bde", inv * inv, An, An)
+        dx = -torch.linalg.solve(H, g)
+        lam = torch.sqrt(torch.clamp(-(g * dx).sum(dim=1), min=0.0))
+        step = dx / (1.0 + lam)[:, None]
+        xn = x + step
+        rn = -(torch.einsum("bmd,bd->bm", An, xn) + bn)
+        ok = torch.all((rn > 0) | (w == 0), dim=1)
+        x = torch.where(ok[:, None], xn, x)
+        if float(lam.max()) < 1e-8:
+            break
+    return x.cpu().numpy()
+
+
 @dataclass
 class RegionGeometry:
     """Facets and related facts of one polyhedron ``{x : A x + b <= 0}``.
@@ -262,7 +324,12 @@ class RegionGeometry:
 
 
 def _normalise(A: np.ndarray, b: np.ndarray, x: np.ndarray):
-    """Unit rows; constant rows dropped; groups of coincident rows."""
+    """Unit rows; constant rows dropped; groups of coincident rows.
+
+    Returns ``live`` (indices of rows with a linear part), the unit rows ``An, bn``, ``rep``
+    (for each group of coincident rows, its lowest index into ``live``) and ``group``
+    (the group of each live row, numbered as ``rep``).
+    """
     nrm = np.linalg.norm(A, axis=1)
     live = np.nonzero(nrm > 0)[0]
     An = A[live] / nrm[live, None]
@@ -270,16 +337,19 @@ def _normalise(A: np.ndarray, b: np.ndarray, x: np.ndarray):
     scale = 1.0 + np.linalg.norm(x)
     # group coincident (same oriented hyperplane) rows by rounding
     key = np.round(np.hstack([An, (bn / scale)[:, None]]) * 1e9).astype(np.int64)
-    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    order = np.argsort(first)
-    rep = first[order]  # index into live of each group's lowest row
-    group_of = np.empty(len(first), dtype=np.int64)
-    group_of[order] = np.arange(len(first))
-    members: list[list[int]] = [[] for _ in rep]
-    for i, g in enumerate(inverse):
-        members[group_of[g]].append(live[i])
-    return live, An, bn, rep, [np.asarray(m) for m in members]
+    order = np.lexsort(key.T[::-1])
+    ks = key[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = np.any(ks[1:] != ks[:-1], axis=1)
+    gid_sorted = np.cumsum(new) - 1
+    group = np.empty(len(order), dtype=np.int64)
+    group[order] = gid_sorted
+    first = np.full(int(gid_sorted[-1]) + 1 if len(order) else 0, len(order), dtype=np.int64)
+    np.minimum.at(first, group, np.arange(len(order)))
+    # number groups by their lowest row
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return live, An, bn, np.sort(first), rank[group]
 
 
 def region_geometry(
@@ -289,6 +359,7 @@ def region_geometry(
     want_vertices: bool = False,
     lp: str = "highs",
     method: str = "auto",
+    interior: np.ndarray | None = None,
 ) -> RegionGeometry:
     """Chebyshev ball, facets, facet points and boundedness of ``{A x + b <= 0}``.
 
@@ -300,6 +371,8 @@ def region_geometry(
     lp : LP backend name.
     method : ``"auto"`` (qhull up to ``HULL_MAX_DIM`` dimensions, else LPs), ``"hull"``
         (qhull; LPs where qhull cannot decide) or ``"lp"`` (one LP per candidate row).
+    interior : a well-centred point strictly inside (e.g. from :func:`analytic_centers`):
+        then no Chebyshev LP is solved and ``center``/``inradius`` are NaN.
 
     Raises
     ------
@@ -318,26 +391,39 @@ def region_geometry(
     b = np.asarray(b, dtype=np.float64)
     d = A.shape[1]
     x_hint = np.zeros(d) if x0 is None else np.asarray(x0, dtype=np.float64)
-    center, radius = chebyshev_ball(A, b, cap=np.inf, lp=lp)
-    if center is None:
-        raise DegenerateGeometryError("the region is empty")
-    scale = 1.0 + np.linalg.norm(center) + np.linalg.norm(x_hint)
-    if radius <= RTOL * scale:
-        raise DegenerateGeometryError(f"the region is not full-dimensional (inradius {radius:.3g})")
-    live, An, bn, rep, members = _normalise(A, b, center)
+    point = None
+    if interior is not None:
+        point = np.asarray(interior, dtype=np.float64)
+        nrm = np.linalg.norm(A, axis=1)
+        slack = -(A @ point + b)[nrm > 0] / nrm[nrm > 0]
+        if slack.size and slack.min() <= 1e3 * RTOL * (1.0 + np.linalg.norm(point)):
+            point = None  # not well inside: fall back to the Chebyshev centre
+    if point is None:
+        center, radius = chebyshev_ball(A, b, cap=np.inf, lp=lp)
+        if center is None:
+            raise DegenerateGeometryError("the region is empty")
+        scale = 1.0 + np.linalg.norm(center) + np.linalg.norm(x_hint)
+        if radius <= RTOL * scale:
+            raise DegenerateGeometryError(
+                f"the region is not full-dimensional (inradius {radius:.3g})"
+            )
+        point = center
+    else:
+        center, radius = np.full(d, np.nan), np.nan
+    live, An, bn, rep, group = _normalise(A, b, point)
     if method not in FACET_METHODS:
         raise ValueError(f"unknown facet method {method!r}; valid: {', '.join(FACET_METHODS)}")
     if method == "hull" or (method in ("auto", "planar") and d <= HULL_MAX_DIM):
-        res = _facets_polar(An, bn, center, rep, want_vertices)
+        res = _facets_polar(An, bn, point, rep, want_vertices)
     else:
         res = None
     if res is None:
-        res = _facets_lp(An, bn, center, rep, radius, lp)
+        res = _facets_lp(An, bn, point, rep, radius, lp)
     fac_local, points, margin, bounded, verts, rays = res
     # map back to original row indices
-    group_idx = {int(r): g for g, r in enumerate(rep)}
-    facets = np.array([live[r] for r in fac_local], dtype=np.int64)
-    facet_rows = [members[group_idx[int(r)]] for r in fac_local]
+    gpos = np.searchsorted(rep, fac_local)
+    facets = live[np.asarray(fac_local, dtype=np.int64)]
+    facet_rows = [live[group == g] for g in gpos]
     return RegionGeometry(
         center=center,
         inradius=radius,
@@ -434,28 +520,47 @@ def _facets_polar(An, bn, x0, rep, want_vertices):
     with np.errstate(divide="ignore", invalid="ignore"):
         vdir = normals / (-offs[:, None])
     facets = rep[local]
-    pts = np.empty((len(local), d))
-    margins = np.empty(len(local))
-    for i, v in enumerate(vert_ids):
-        around = np.any(simp == v, axis=1)
-        fin = around & ~recession
-        rec = around & recession
-        if not fin.any():
-            return None
-        y = vdir[fin].mean(axis=0)
-        if rec.any():
-            # an unbounded facet: go out along its recession directions as far as the
-            # facet's vertices are from the origin, where its width has grown with them
-            ray = normals[rec].sum(axis=0)
-            ray /= np.linalg.norm(ray)
-            y = y + ray * (1.0 + np.linalg.norm(y) + np.linalg.norm(x0 + U @ y))
-        q = x0 + U @ y
-        # project exactly onto the facet's hyperplane to remove rounding drift
-        j = facets[i]
-        q = q - (An[j] @ q + bn[j]) * An[j]
-        m, _ = _facet_point_margins(An, bn, j, q, rep_mask)
-        pts[i] = q
-        margins[i] = m
+    n_pts = pts_all.shape[0]
+    flat_v = simp.ravel()
+    flat_f = np.repeat(np.arange(simp.shape[0]), simp.shape[1])
+    keep = flat_v != 0
+    fin = keep & ~recession[flat_f]
+    rec = keep & recession[flat_f]
+    cnt = np.bincount(flat_v[fin], minlength=n_pts)[vert_ids]
+    if np.any(cnt == 0):
+        return None
+    y = (
+        np.stack(
+            [
+                np.bincount(flat_v[fin], weights=vdir[flat_f[fin], k], minlength=n_pts)
+                for k in range(rank)
+            ],
+            axis=1,
+        )[vert_ids]
+        / cnt[:, None]
+    )
+    ray = np.stack(
+        [
+            np.bincount(flat_v[rec], weights=normals[flat_f[rec], k], minlength=n_pts)
+            for k in range(rank)
+        ],
+        axis=1,
+    )[vert_ids]
+    rn = np.linalg.norm(ray, axis=1)
+    has_ray = rn > 0
+    if has_ray.any():
+        # an unbounded facet: go out along its recession directions as far as the
+        # facet's vertices are from the origin, where its width has grown with them
+        ray[has_ray] /= rn[has_ray, None]
+        reach = 1.0 + np.linalg.norm(y, axis=1) + np.linalg.norm(x0 + y @ U.T, axis=1)
+        y = y + ray * (reach * has_ray)[:, None]
+    q = x0 + y @ U.T
+    # project exactly onto each facet's hyperplane to remove rounding drift
+    q = q - (np.einsum("vd,vd->v", An[facets], q) + bn[facets])[:, None] * An[facets]
+    vals = q @ An[rep].T + bn[rep]  # (V, groups)
+    vals[np.arange(len(local)), local] = -np.inf
+    margins = -vals.max(axis=1) if vals.shape[1] > 1 else np.full(len(local), np.inf)
+    pts = q
     if np.any(margins <= RTOL * scale):
         return None
     bounded = rank == d and not recession.any()
@@ -484,7 +589,7 @@ def _facets_lp(An, bn, x0, rep, radius, lp):
     """
     d = An.shape[1]
     scale = 1.0 + np.linalg.norm(x0)
-    cap = max(1.0, radius if np.isfinite(radius) else 1.0)
+    cap = max(1.0, radius) if np.isfinite(radius) else 1.0
     rep_mask = np.zeros(An.shape[0], dtype=bool)
     rep_mask[rep] = True
     others_all = np.nonzero(rep_mask)[0]

@@ -87,7 +87,9 @@ def _intervals(n, off, live, cand, tol, scale, n_neuron_rows):
     whole_line = np.any(facet & ~fin_lo & ~fin_hi, axis=1)
     # a point in each facet's relative interior; rays: go out as far again as the vertex is
     # from the origin, where the facet has grown wide
-    reach = 1.0 + scale[:, None]
+    # (intrinsic: from the line's own position, never from the point handed down, which
+    # would drift outward from region to region)
+    reach = 1.0 + np.abs(oc)
     with np.errstate(invalid="ignore"):
         tq = np.where(
             fin_lo & fin_hi,

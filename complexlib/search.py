@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 
 from .exceptions import DegenerateGeometryError
-from .geometry import RTOL, _halfspaces_from_maps, affine_maps, region_geometry
+from .geometry import (
+    RTOL,
+    _halfspaces_from_maps,
+    affine_maps,
+    analytic_centers,
+    region_geometry,
+)
 from .network import ReLUNetwork
 from .patterns import pack, patterns_of
 from .planar import planar_facets
@@ -160,16 +166,22 @@ def process_batch(
     center = np.empty((B, d))
     inradius = np.empty(B)
     bounded = np.empty(B, dtype=bool)
+    if dom_A.shape[0]:
+        Afull = np.concatenate([A, np.broadcast_to(dom_A, (B, *dom_A.shape))], axis=1)
+        bfull = np.concatenate([b, np.broadcast_to(dom_b, (B, dom_b.shape[0]))], axis=1)
+    else:
+        Afull, bfull = A, b
+    inner = analytic_centers(Afull, bfull, hints, device=device)
     n_dom = np.zeros(B, dtype=np.int32)
     ptr = np.zeros(B + 1, dtype=np.int64)
     f_neuron: list[int] = []
     f_q: list[np.ndarray] = []
     f_eps: list[float] = []
     for i in range(B):
-        Ai = np.vstack([A[i], dom_A]) if dom_A.shape[0] else A[i]
-        bi = np.concatenate([b[i], dom_b]) if dom_A.shape[0] else b[i]
         try:
-            g = region_geometry(Ai, bi, x0=hints[i], lp=lp, method=method)
+            g = region_geometry(
+                Afull[i], bfull[i], x0=hints[i], lp=lp, method=method, interior=inner[i]
+            )
         except DegenerateGeometryError as exc:
             raise DegenerateGeometryError(
                 f"region with pattern {patterns[i].tolist()} (reached at {hints[i].tolist()}): "
@@ -185,7 +197,8 @@ def process_batch(
             q = g.facet_points[k]
             f_neuron.append(int(rows.min()))
             f_q.append(q)
-            f_eps.append(0.25 * min(g.facet_margin[k], g.inradius))
+            r = g.inradius if np.isfinite(g.inradius) else np.inf
+            f_eps.append(0.25 * min(g.facet_margin[k], r))
         ptr[i + 1] = len(f_neuron)
     F = len(f_neuron)
     facets = (
