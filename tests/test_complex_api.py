@@ -198,3 +198,14 @@ def test_repr_and_summary(cx):
     assert s["regions"] == len(cx) == s["bounded"] + s["unbounded"]
     assert s["facets_min"] <= s["facets_mean"] <= s["facets_max"]
     assert "regions=" in repr(cx)
+
+
+def test_cvxpy_backend_agrees():
+    pytest.importorskip("cvxpy")
+    net = cl.mlp([3, 4, 3, 1], seed=1)
+    a = cl.Complex(net, bound=1.0, lp="cvxpy", facets="lp")
+    a.bfs(progress=False)
+    b = cl.Complex(net, bound=1.0, facets="lp")
+    b.bfs(progress=False)
+    assert pattern_set(a.patterns) == pattern_set(b.patterns)
+    np.testing.assert_allclose(a.inradii, b.inradii, rtol=1e-5, atol=1e-7)
