@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ from .domain import Domain, as_domain
 from .exceptions import ComplexlibError
 from .lp import get_backend
 from .network import ReLUNetwork, as_network, check_points
-from .parallel import parallel_pool
+from .parallel import executor, inline
 from .patterns import pack, patterns_of, resolve_device, unpack
 from .region import Region, build_region
 from .search import BatchResult, generic_margin, process_batch, start_point
@@ -161,27 +162,29 @@ class Complex:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=None, unit=" regions", desc="complexlib bfs", initial=st.n_done)
-        use_pool = workers > 1 or backend in ("dask", "ray")
-        pool_ctx = (
-            parallel_pool(backend, workers, address) if use_pool else contextlib.nullcontext()
-        )
+        remote = workers > 1 or backend in ("dask", "ray")
+        ctx = executor(backend, workers, self.net, address) if remote else None
         last_checkpoint = st.n_done
+        # rounds in flight: (lo, hi, futures); a remote search keeps the next round
+        # computing while it absorbs the last one (ids do not depend on round bounds)
+        depth_limit = 2 if remote else 1
+        inflight: deque[tuple[int, int, list[Any]]] = deque()
         try:
-            with pool_ctx as pool:
-                while st.n_done < st.n_discovered:
-                    lo = st.n_done
-                    hi = min(st.n_discovered, lo + batch_size * workers)
-                    if max_regions is not None:
-                        hi = min(hi, max_regions)
-                    depth = st.depth.view()[lo:hi]
-                    if max_depth is not None:
-                        keep = np.nonzero(depth > max_depth)[0]
-                        if keep.size:
-                            hi = lo + int(keep[0])
-                    if hi <= lo:
+            with ctx if ctx is not None else contextlib.nullcontext(inline(self.net)) as submit:
+                next_lo = st.n_done
+                while True:
+                    while len(inflight) < depth_limit:
+                        hi = self._round_end(next_lo, batch_size * workers, max_regions, max_depth)
+                        if hi <= next_lo:
+                            break
+                        inflight.append(
+                            (next_lo, hi, self._submit(submit, next_lo, hi, workers, remote))
+                        )
+                        next_lo = hi
+                    if not inflight:
                         break
-                    res = self._run_batch(lo, hi, workers, pool)
-                    self._absorb(lo, res)
+                    lo, hi, futures = inflight.popleft()
+                    self._absorb(lo, [f.result() for f in futures])
                     if bar is not None:
                         bar.update(hi - lo)
                         bar.set_postfix(frontier=st.n_discovered - st.n_done)
@@ -218,22 +221,27 @@ class Complex:
         self.store = other.store
         self.seconds = other.seconds
 
-    def _run_batch(self, lo: int, hi: int, workers: int, pool: Any) -> list:
+    def _round_end(self, lo: int, size: int, max_regions: int | None, max_depth: int | None) -> int:
+        """End of the next round of regions to process, from ``lo`` (``lo`` if none)."""
+        st = self.store
+        hi = min(st.n_discovered, lo + size)
+        if max_regions is not None:
+            hi = min(hi, max_regions)
+        if max_depth is not None and hi > lo:
+            over = np.nonzero(st.depth.view()[lo:hi] > max_depth)[0]
+            if over.size:
+                hi = lo + int(over[0])
+        return max(hi, lo)
+
+    def _submit(self, submit: Any, lo: int, hi: int, workers: int, remote: bool) -> list[Any]:
+        """Send regions ``lo..hi-1`` to the workers as arrays, one chunk per worker."""
         st = self.store
         pats = unpack(st.bits.view()[lo:hi], self.net.n_neurons)
-        hints = st.hint.view()[lo:hi]
+        hints = st.hint.view()[lo:hi].copy()
         args = (self._dom_A, self._dom_b, self.lp)
-        method = self.facet_method
-        if pool is None or (hi - lo < 2 and workers > 1):
-            return [process_batch(self.net, pats, hints, *args, device=self.device, method=method)]
-        from joblib import delayed
-
+        kw = {"method": self.facet_method, "device": None if remote else self.device}
         chunks = np.array_split(np.arange(hi - lo), max(1, min(workers, hi - lo)))
-        return pool(
-            delayed(process_batch)(self.net, pats[c], hints[c], *args, method=method)
-            for c in chunks
-            if c.size
-        )
+        return [submit(process_batch, pats[c], hints[c], *args, **kw) for c in chunks]
 
     def _absorb(self, lo: int, results: list[BatchResult]) -> None:
         st = self.store

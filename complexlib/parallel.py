@@ -1,45 +1,107 @@
-"""Running search batches in joblib workers, locally or on a cluster.
+"""Running search batches in workers, locally or on a cluster.
 
 Batches go to workers as arrays (patterns, interior points) and come back as
 arrays (:class:`~complexlib.search.BatchResult`); no Python object per region
-crosses a process boundary.  Backends:
+crosses a process boundary, and the network is sent once per worker (an
+initializer for local processes, ``scatter(broadcast=True)`` on Dask,
+``ray.put`` on Ray).  Each backend gives a small executor with ``submit`` and
+futures with ``result()``, so the search keeps the next round computing while
+it absorbs the last one.  Backends:
 
 ``"loky"``
-    local processes (joblib's default);
+    local processes (joblib's loky executor);
 ``"threading"``
     local threads (useful where the work releases the GIL, e.g. on a GPU);
 ``"dask"``
     a Dask distributed cluster: ``address`` is the scheduler's address
-    (``"tcp://host:8786"``), or a ``dask.distributed.Client`` already made; with
-    no address, the current default client is used (or a local cluster made);
+    (``"tcp://host:8786"``) or a ``dask.distributed.Client``; with no address,
+    the current default client is used (or a local cluster is made);
 ``"ray"``
-    a Ray cluster (``ray.init(address)`` with ``address``, default local).
+    a Ray cluster (``ray.init(address)``; local without an address).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .exceptions import UnknownBackendError
 
-__all__ = ["BACKENDS", "parallel_pool"]
+__all__ = ["BACKENDS", "executor"]
 
 BACKENDS = ("loky", "threading", "dask", "ray")
 
+_WORKER_NET: dict[str, Any] = {}
+
+
+def _install_net(net: Any) -> None:
+    """Loky initializer: keep the network in the worker process, one thread per worker."""
+    _WORKER_NET["net"] = net
+    _single_thread()
+
+
+def _single_thread() -> None:
+    """Limit torch to one thread (workers already fill the cores; BLAS is limited by env)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _run_with_worker_net(fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    return fn(_WORKER_NET["net"], *args, **kw)
+
+
+class _Done:
+    """A finished 'future' (for inline execution)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+class _RayFuture:
+    def __init__(self, ref: Any) -> None:
+        self.ref = ref
+
+    def result(self) -> Any:
+        import ray
+
+        return ray.get(self.ref)
+
 
 @contextlib.contextmanager
-def parallel_pool(backend: str, workers: int, address: Any = None) -> Iterator[Any]:
-    """A ``joblib.Parallel`` for ``workers`` workers of ``backend`` (see module doc)."""
-    from joblib import Parallel, parallel_config
+def executor(backend: str, workers: int, net: Any, address: Any = None) -> Iterator[Any]:
+    """A ``submit(fn, *args, **kw)`` that runs ``fn(net, *args, **kw)`` on ``backend``.
 
+    Yields a callable returning a future (``.result()``).  ``workers`` is the number of
+    local workers (loky, threading; and a local Dask cluster made here); on an existing
+    cluster every worker of it is used.
+    """
     if backend not in BACKENDS:
         raise UnknownBackendError(
             f"unknown parallel backend {backend!r}; valid names: {', '.join(map(repr, BACKENDS))}"
         )
-    if backend in ("loky", "threading"):
-        yield Parallel(n_jobs=workers, backend=backend, return_as="list")
+    if backend == "loky":
+        from joblib.externals.loky import get_reusable_executor
+
+        one = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+        ex = get_reusable_executor(
+            max_workers=workers,
+            initializer=_install_net,
+            initargs=(net,),
+            reuse=False,
+            env=one,
+        )
+        yield lambda fn, *a, **k: ex.submit(_run_with_worker_net, fn, *a, **k)
+        return
+    if backend == "threading":
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as tex:
+            yield lambda fn, *a, **k: tex.submit(fn, net, *a, **k)
         return
     if backend == "dask":
         try:
@@ -59,28 +121,29 @@ def parallel_pool(backend: str, workers: int, address: Any = None) -> Iterator[A
         else:
             own = client = Client(address)
         try:
-            with (
-                client.as_current(),
-                parallel_config(backend="dask", n_jobs=workers, wait_for_workers_timeout=60),
-            ):
-                yield Parallel(return_as="list")
+            remote_net = client.scatter(net, broadcast=True)
+            yield lambda fn, *a, **k: client.submit(fn, remote_net, *a, pure=False, **k)
         finally:
             if own is not None:
                 own.close()
         return
     try:
         import ray
-        from ray.util.joblib import register_ray
     except ImportError as exc:
         raise ImportError('backend="ray" needs ray: pip install "complexlib[ray]"') from exc
     started = False
     if not ray.is_initialized():
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
         started = True
-    register_ray()
     try:
-        with parallel_config(backend="ray", n_jobs=workers):
-            yield Parallel(return_as="list")
+        ref = ray.put(net)
+        remote = ray.remote(lambda fn, n, *a, **k: fn(n, *a, **k))
+        yield lambda fn, *a, **k: _RayFuture(remote.remote(fn, ref, *a, **k))
     finally:
         if started:
             ray.shutdown()
+
+
+def inline(net: Any) -> Callable[..., _Done]:
+    """Run ``fn(net, *args)`` at once in this process (the serial search)."""
+    return lambda fn, *a, **k: _Done(fn(net, *a, **k))

@@ -1,0 +1,41 @@
+"""One worker against two on the same complex, in one command (region sets checked equal).
+
+python benchmarks/bench_workers.py --widths 2,100,100,1 --batch-size 512
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import complexlib as cl
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--widths", default="2,100,100,1")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--backend", default="loky")
+    args = p.parse_args()
+    widths = [int(w) for w in args.widths.split(",")]
+    base = None
+    for w in args.workers:
+        cx = cl.Complex(cl.mlp(widths, seed=args.seed))
+        t = time.perf_counter()
+        cx.bfs(workers=w, progress=False, batch_size=args.batch_size, backend=args.backend)
+        dt = time.perf_counter() - t
+        if base is None:
+            base, ref = dt, cx.patterns
+        same = np.array_equal(cx.patterns, ref)
+        print(
+            f"{widths} workers={w} backend={args.backend}: {len(cx)} regions in {dt:.2f} s, "
+            f"{len(cx) / dt:.0f} regions/s, speed-up {base / dt:.2f}x, same complex: {same}"
+        )
+
+
+if __name__ == "__main__":
+    main()
