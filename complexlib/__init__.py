@@ -22,6 +22,7 @@ from .exceptions import (
     UnknownBackendError,
     UnsupportedLayerError,
 )
+from .linearize import linearize_at_point
 from .lp import LPStatus
 from .network import ReLUNetwork, as_network, mlp
 from .region import Region
@@ -40,5 +41,6 @@ __all__ = [
     "UnknownBackendError",
     "UnsupportedLayerError",
     "as_network",
+    "linearize_at_point",
     "mlp",
 ]
