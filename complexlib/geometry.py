@@ -462,7 +462,9 @@ def _facets_polar(An, bn, x0, rep, want_vertices):
         rank = int(np.sum(sv > 1e-12 * sv[0]))
     else:
         rank = 0
-    if rank < d:
+    if rank == 0:
+        U = np.zeros((d, 0))
+    elif rank < d:
         U = vt[:rank].T  # (d, rank)
     else:
         U = np.eye(d)

@@ -144,6 +144,18 @@ def planar_facets(
     ([0, 1, 2, 3], [True])
     """
     B, m, _ = A.shape
+    if m == 0:  # no constraint at all: the whole plane
+        z = np.zeros(0)
+        return PlanarFacets(
+            np.zeros(B + 1, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=bool),
+            np.zeros((0, 2)),
+            z,
+            np.zeros(B, dtype=bool),
+            z,
+            z,
+        )
     nrm = np.linalg.norm(A, axis=2)
     live = nrm > 0
     safe = np.where(live, nrm, 1.0)

@@ -225,7 +225,7 @@ def _planar_facets(A, b, hints, dom_A, dom_b) -> tuple[Any, ...]:
         A = np.concatenate([A, np.broadcast_to(dom_A, (B, *dom_A.shape))], axis=1)
         b = np.concatenate([b, np.broadcast_to(dom_b, (B, dom_b.shape[0]))], axis=1)
     m = A.shape[1]
-    step = max(1, PLANAR_CHUNK // (m * min(m, 24)))
+    step = max(1, PLANAR_CHUNK // max(1, m * min(m, 24)))
     ptrs, rows, pts, margins, bounded, n_dom = [np.zeros(1, dtype=np.int64)], [], [], [], [], []
     for lo in range(0, B, step):
         hi = min(B, lo + step)

@@ -209,3 +209,46 @@ def test_cvxpy_backend_agrees():
     b.bfs(progress=False)
     assert pattern_set(a.patterns) == pattern_set(b.patterns)
     np.testing.assert_allclose(a.inradii, b.inradii, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("net", "pattern"),
+    [
+        ([(np.ones((1, 2)), np.zeros(1))], []),  # no hidden layer
+        ([(np.zeros((3, 2)), np.zeros(3)), (np.ones((1, 3)), np.zeros(1))], [-1, -1, -1]),
+        (
+            [
+                (np.zeros((3, 2)), -np.ones(3)),
+                (np.ones((2, 3)), np.ones(2)),
+                (np.ones((1, 2)), np.zeros(1)),
+            ],
+            [-1, -1, -1, 1, 1],
+        ),  # dead first layer
+        ([(np.ones((1, 3)), np.zeros(1))], []),
+    ],
+)
+@pytest.mark.parametrize("bound", [None, 1.0])
+def test_networks_with_one_region(net, pattern, bound):
+    cx = cl.Complex(net, bound=bound)
+    s = cx.bfs(progress=False)
+    assert len(cx) == 1 and cx.patterns.tolist() == [pattern]
+    assert s["facets_max"] == 0 and cx.dual_graph().number_of_edges() == 0
+    d = net[0][0].shape[1]
+    if bound is None:
+        assert not cx.bounded[0] and np.isinf(cx.inradii[0])
+    else:
+        assert cx.bounded[0] and cx[0].volume == pytest.approx(2.0**d)
+        assert cx.domain_face_counts()[0] == 2 * d
+
+
+def test_parallel_hyperplanes():
+    # x = 0, 1, 2 (twice: 2x - 4) and 5: a stack of strips, in 2-D and in 3-D
+    for d in (2, 3):
+        W = np.zeros((5, d))
+        W[:, 0] = [1, 1, 2, -1, 1]
+        net = [(W, np.array([0.0, -1, -4, 5, -2])), (np.ones((1, 5)), np.zeros(1))]
+        cx = cl.Complex(net)
+        cx.bfs(progress=False)
+        assert len(cx) == 5 and not cx.bounded.any()
+        assert sorted(cx.face_counts()) == [1, 1, 2, 2, 2]
+        assert np.array_equal(cx.patterns[:, 2], cx.patterns[:, 4])
