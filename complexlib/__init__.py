@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .cache import HypersphereCache
 from .complex import Complex
 from .domain import Box, Polytope, RealSpace
 from .exceptions import (
@@ -32,6 +33,7 @@ __all__ = [
     "Complex",
     "ComplexlibError",
     "DegenerateGeometryError",
+    "HypersphereCache",
     "LPError",
     "LPStatus",
     "Polytope",

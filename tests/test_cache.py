@@ -1,0 +1,287 @@
+"""HypersphereCache: exact answers on hits and misses, stats, LRU, weight changes, errors."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import complexlib as cl
+from complexlib.cache import CacheAnswer, WeightsChangedWarning
+
+
+def query_sets(d: int, n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Several query distributions: spread out, clustered, repeated, a walk, far away."""
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((25, d))
+    return {
+        "normal": rng.standard_normal((n, d)),
+        "wide": 20 * rng.standard_normal((n, d)),
+        "clusters": centers[rng.integers(0, 25, n)] + 1e-3 * rng.standard_normal((n, d)),
+        "repeats": np.repeat(rng.standard_normal((n // 40, d)), 40, axis=0),
+        "walk": np.cumsum(0.01 * rng.standard_normal((n, d)), axis=0),
+    }
+
+
+def run_stream(cache, net, X, chunks, dtype):
+    """Feed X to the cache in chunks (twice, so the second pass hits); return the worst error."""
+    worst = 0.0
+    Xt = torch.as_tensor(X, dtype=dtype)
+    for _ in range(2):
+        for part in torch.tensor_split(Xt, chunks):
+            y = cache(part)
+            with torch.no_grad():
+                ref = net(part)
+            worst = max(worst, float(((y - ref).abs() / (1 + ref.abs())).max()))
+    return worst
+
+
+@pytest.mark.parametrize("admit", ["all", "auto"])
+def test_exact_float64_on_ten_thousand_queries(admit):
+    net = cl.mlp([3, 16, 16, 2], seed=1).double()
+    cache = cl.HypersphereCache(net, admit=admit)
+    worst = 0.0
+    for X in query_sets(3, 1200).values():  # 5 sets x 1200 points x 2 passes = 12,000 queries
+        worst = max(worst, run_stream(cache, net, X, 7, torch.float64))
+    s = cache.stats()
+    assert s["hits"] + s["misses"] == 12_000
+    assert s["hits"] > 2000 and s["misses"] > 2000  # both paths exercised
+    assert worst < 1e-9
+
+
+def test_exact_float32_on_ten_thousand_queries():
+    net = cl.mlp([4, 24, 24, 3], seed=2)
+    cache = cl.HypersphereCache(net, admit="all")
+    assert cache.dtype == torch.float32
+    worst = 0.0
+    for X in query_sets(4, 1200, seed=1).values():
+        worst = max(worst, run_stream(cache, net, X, 5, torch.float32))
+    s = cache.stats()
+    assert s["hits"] > 2000 and s["misses"] > 2000 and s["dtype"] == "float32"
+    assert worst < 1e-5
+
+
+def test_far_points_follow_the_float64_truth_in_float32():
+    net = cl.mlp([3, 16, 16, 1], seed=4)
+    truth = cl.as_network(net)
+    cache = cl.HypersphereCache(net, admit="all")
+    X = 1e4 * np.random.default_rng(5).standard_normal((300, 3))
+    for _ in range(2):
+        y = cache(X.astype(np.float32)).astype(np.float64)
+    ref = truth.forward(X.astype(np.float32))
+    bound = np.abs(X).sum(axis=1, keepdims=True) * 10  # float32 rounding of the forward pass
+    assert np.all(np.abs(y - ref) <= 1e-5 * bound)
+    assert cache.stats()["hits"] > 0
+
+
+def test_single_points_and_return_types():
+    net = cl.mlp([2, 8, 8, 1], seed=0).double()
+    cache = cl.HypersphereCache(net)
+    rng = np.random.default_rng(0)
+    for x in rng.standard_normal((200, 2)) * 0.3:
+        y = cache(x)
+        assert isinstance(y, np.ndarray) and y.shape == (1,)
+        np.testing.assert_allclose(y, net(torch.as_tensor(x)).detach().numpy(), atol=1e-12)
+    assert cache.stats()["hits"] > 100
+    t = cache(torch.tensor([0.1, 0.2], dtype=torch.float64))
+    assert torch.is_tensor(t) and t.shape == (1,)
+    assert cache(np.zeros((0, 2))).shape == (0, 1)
+    assert cache([[0.1, 0.2], [0.3, 0.4]]).shape == (2, 1)
+
+
+def test_return_linearization_matches_linearize_at_point():
+    net = cl.mlp([3, 10, 10, 2], seed=3).double()
+    cache = cl.HypersphereCache(net, admit="auto")
+    X = np.concatenate([query_sets(3, 400, seed=2)["clusters"]] * 2)
+    ans = cache(X, return_linearization=True)
+    assert isinstance(ans, CacheAnswer)
+    out, W, c, region, hit = ans
+    lin = cl.linearize_at_point(net, X)
+    np.testing.assert_allclose(out, lin.output, atol=1e-12)
+    # W and c are those of the point's region (points on a boundary may take either side)
+    np.testing.assert_allclose(np.einsum("nod,nd->no", W, X) + c, lin.output, atol=1e-12)
+    inside = lin.radius > 1e-9
+    np.testing.assert_allclose(W[inside], lin.W[inside], atol=1e-12)
+    np.testing.assert_allclose(c[inside], lin.c[inside], atol=1e-12)
+    assert region.dtype == np.int64 and hit.dtype == bool and not hit[:400].all()
+    ans2 = cache(X, return_linearization=True)
+    assert ans2.hit.mean() > 0.9
+    regs = cache.regions(chebyshev=False)
+    pat = dict(zip(regs.id.tolist(), regs.pattern))
+    for i in np.nonzero(ans2.region >= 0)[0][:50]:
+        assert np.array_equal(pat[int(ans2.region[i])], lin.pattern[i])
+    one = cache(X[0], return_linearization=True)
+    assert one.W.shape == (2, 3) and one.c.shape == (2,) and one.region.shape == ()
+
+
+def test_stats_and_clear():
+    net = cl.mlp([2, 6, 1], seed=0).double()
+    cache = cl.HypersphereCache(net, index="kdtree")
+    x = np.array([[0.2, 0.1], [0.2001, 0.1], [5.0, 5.0]])
+    cache(x)
+    s = cache.stats()
+    assert (s["hits"], s["misses"], s["hit_rate"], s["calls"]) == (0, 3, 0.0, 1)
+    assert s["size"] == len(cache) >= 2 and s["inserted"] == s["size"]
+    assert s["memory"] > 0 and s["bytes_per_region"] > 0 and s["index"] == "scipy.cKDTree"
+    cache(x)
+    s = cache.stats()
+    assert (s["hits"], s["misses"]) == (3, 3) and s["hit_rate"] == 0.5
+    cache.clear()
+    s = cache.stats()
+    assert (s["hits"], s["misses"], s["size"], len(cache)) == (0, 0, 0, 0)
+    np.testing.assert_allclose(cache(x), net(torch.as_tensor(x)).detach().numpy())
+
+
+def test_lru_eviction():
+    net = [(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))]  # four quadrants
+    cache = cl.HypersphereCache(net, max_regions=3)
+    q = {"pp": [1.0, 1.0], "mp": [-1.0, 1.0], "mm": [-1.0, -1.0], "pm": [1.0, -1.0]}
+    for k in ("pp", "mp", "mm"):
+        cache(q[k])
+    cache(q["pp"])  # pp used again: mp is now the least recently used
+    cache(q["pm"])  # a fourth region evicts mp
+    s = cache.stats()
+    assert (s["size"], s["evicted"], s["inserted"]) == (3, 1, 4)
+    kept = {tuple(p) for p in cache.regions().pattern.tolist()}
+    assert kept == {(1, 1), (-1, -1), (1, -1)}
+    before = cache.stats()["hits"]
+    cache(q["mp"])
+    assert cache.stats()["hits"] == before  # evicted: a miss, answered exactly
+    np.testing.assert_allclose(cache(np.array(list(q.values()))), [[2.0], [1.0], [0.0], [1.0]])
+
+
+def test_weight_change_in_place_clears_with_a_warning():
+    net = cl.mlp([2, 8, 1], seed=0).double()
+    cache = cl.HypersphereCache(net)
+    x = torch.tensor([[0.3, -0.2], [0.1, 0.1]], dtype=torch.float64)
+    cache(x)
+    cache(x)
+    with torch.no_grad():
+        net[0].weight.mul_(1.5)  # what an optimizer step does
+    with pytest.warns(WeightsChangedWarning, match="weights changed since the cache was built"):
+        y = cache(x)
+    torch.testing.assert_close(y, net(x).detach(), rtol=1e-12, atol=1e-12)
+    s = cache.stats()
+    assert s["weight_changes"] == 1 and s["hits"] == 0 and s["misses"] == 2
+    # through .data (no version counter bump) and load_state_dict
+    net[2].bias.data += 1.0
+    with pytest.warns(WeightsChangedWarning):
+        torch.testing.assert_close(cache(x), net(x).detach(), rtol=1e-12, atol=1e-12)
+    other = cl.mlp([2, 8, 1], seed=5).double()
+    net.load_state_dict(other.state_dict())
+    with pytest.warns(WeightsChangedWarning):
+        torch.testing.assert_close(cache(x), other(x).detach(), rtol=1e-12, atol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cache(x)  # unchanged: no warning
+
+
+def test_weight_change_of_a_list_network():
+    W1 = np.array([[1.0, 0.0], [0.0, 1.0]])
+    net = [(W1, np.zeros(2)), (np.ones((1, 2)), np.zeros(1))]
+    cache = cl.HypersphereCache(net)
+    assert cache([1.0, 2.0])[0] == pytest.approx(3.0)
+    W1[1, 1] = 2.0
+    with pytest.warns(WeightsChangedWarning, match="cleared its 1 regions"):
+        assert cache([1.0, 2.0])[0] == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize(
+    ("x", "exc", "match"),
+    [
+        (np.zeros((3, 3)), ValueError, r"expected points of shape \(n, 2\) or \(2,\), got shape"),
+        (np.zeros((2, 2, 2)), ValueError, r"got shape \(2, 2, 2\)"),
+        ([[0.0, np.inf]], ValueError, "NaN or inf"),
+        (torch.tensor([[np.nan, 0.0]]), ValueError, "NaN or inf"),
+        ([["a", "b"]], ValueError, "of real numbers"),
+    ],
+)
+def test_bad_points(x, exc, match):
+    cache = cl.HypersphereCache(cl.mlp([2, 4, 1], seed=0))
+    with pytest.raises(exc, match=match):
+        cache(x)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"index": "octree"}, ValueError, "unknown index 'octree'; valid: balltree, kdtree, brute"),
+        ({"rebuild_threshold": 0}, ValueError, "rebuild_threshold must be at least 1"),
+        ({"rebuild_threshold": 2.5}, TypeError, "rebuild_threshold must be an int"),
+        ({"max_regions": 0}, ValueError, "max_regions must be None or a positive int"),
+        ({"admit": "some"}, ValueError, "admit must be 'auto', 'all' or an int"),
+        ({"dtype": "float16"}, ValueError, "dtype must be float32 or float64"),
+        ({"n_candidates": 0}, ValueError, "n_candidates must be a positive int"),
+        ({"rows_per_region": -1}, ValueError, "rows_per_region must be a positive int"),
+    ],
+)
+def test_bad_settings(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        cl.HypersphereCache(cl.mlp([2, 4, 1], seed=0), **kwargs)
+
+
+def test_unknown_index_is_a_complexlib_error():
+    with pytest.raises(cl.UnknownBackendError):
+        cl.HypersphereCache(cl.mlp([2, 4, 1], seed=0), index="ball")
+
+
+@pytest.mark.parametrize("index", ["balltree", "kdtree", "brute"])
+def test_indexes_agree(index):
+    net = cl.mlp([2, 16, 16, 1], seed=1).double()
+    cache = cl.HypersphereCache(net, index=index, rebuild_threshold=3, rows_per_region=8)
+    X = query_sets(2, 600, seed=3)["clusters"]
+    worst = run_stream(cache, net, X, 30, torch.float64)  # single-ish batches: many rebuilds
+    assert worst < 1e-9 and cache.stats()["hit_rate"] > 0.4
+
+
+def test_admission_limits():
+    net = cl.mlp([2, 16, 1], seed=0).double()
+    X = torch.as_tensor(query_sets(2, 500)["normal"])
+    none = cl.HypersphereCache(net, admit=0)
+    torch.testing.assert_close(none(X), net(X).detach(), rtol=1e-12, atol=1e-12)
+    assert none.stats()["size"] == 0 and none.stats()["skipped"] > 0
+    two = cl.HypersphereCache(net, admit=2)
+    two(X)
+    assert two.stats()["size"] == 2
+    two.admit = "all"
+    two(X)
+    assert two.stats()["size"] > 2
+
+
+def test_regions_and_chebyshev_balls():
+    net = cl.mlp([2, 8, 8, 1], seed=0).double()
+    cache = cl.HypersphereCache(net)
+    X = np.random.default_rng(4).standard_normal((60, 2))
+    cache(X)
+    r = cache.regions()
+    n = len(r)
+    assert n == cache.stats()["size"] and r.pattern.shape == (n, 16)
+    assert np.all(r.cheb_radius >= r.radius - 1e-9)
+    rn = cl.as_network(net)
+    finite = np.isfinite(r.cheb_radius)
+    pats = cl.patterns.patterns_of(rn, r.cheb_center[finite])
+    assert np.array_equal(pats, r.pattern[finite])
+    np.testing.assert_allclose(
+        np.einsum("nod,nd->no", r.W, r.center) + r.c, rn.forward(r.center), atol=1e-12
+    )
+    # kept rows are the nearest hyperplanes; rho is the next one
+    assert np.all(np.diff(r.offsets, axis=1) >= -1e-12) and np.all(r.rho >= r.offsets.max(1))
+
+
+def test_small_rows_per_region_still_exact_and_leaky_relu():
+    # slope 0.125: exact in float32 (see test_leaky_slope_is_not_rounded_to_float32)
+    net = cl.mlp([3, 20, 20, 1], seed=6, leaky=0.125).double()
+    cache = cl.HypersphereCache(net, rows_per_region=2, admit="all")
+    assert cache.stats()["rows_per_region"] == 2
+    X = np.concatenate(list(query_sets(3, 300, seed=6).values()))
+    assert run_stream(cache, net, X, 4, torch.float64) < 1e-9
+    assert cache.stats()["hits"] > 0
+
+
+def test_network_without_hidden_layers():
+    cache = cl.HypersphereCache([(np.array([[1.0, -1.0]]), np.array([2.0]))])
+    cache([[1.0, 1.0]])
+    np.testing.assert_allclose(cache([[3.0, 1.0], [0.0, 0.0]]), [[4.0], [2.0]])
+    assert cache.stats()["size"] == 1 and cache.stats()["hits"] == 2
