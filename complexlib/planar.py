@@ -120,7 +120,7 @@ def planar_facets(
     scale: np.ndarray,
     rtol: float,
     x0: np.ndarray | None = None,
-    k0: int = 12,
+    k0: int = 6,
 ) -> PlanarFacets:
     """Facets of the polygons ``A[k] x + b[k] <= 0`` for every ``k`` of a batch.
 
