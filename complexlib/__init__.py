@@ -26,6 +26,17 @@ from .exceptions import (
 from .linearize import linearize_at_point
 from .lp import LPStatus
 from .network import ReLUNetwork, as_network, mlp
+from .plot import (
+    plot_1d,
+    plot_boundaries,
+    plot_complex,
+    plot_decision_boundary,
+    plot_diameters,
+    plot_dual_graph,
+    plot_face_counts,
+    plot_surface,
+    save,
+)
 from .region import Region
 
 __all__ = [
@@ -45,4 +56,13 @@ __all__ = [
     "as_network",
     "linearize_at_point",
     "mlp",
+    "plot_1d",
+    "plot_boundaries",
+    "plot_complex",
+    "plot_decision_boundary",
+    "plot_diameters",
+    "plot_dual_graph",
+    "plot_face_counts",
+    "plot_surface",
+    "save",
 ]
