@@ -325,15 +325,17 @@ def region_hovers(cx: Complex, out: np.ndarray) -> list[str]:
     return texts
 
 
-def check_complex(cx: Any, dims: Sequence[int], what: str) -> None:
-    """Raise a clear error unless ``cx`` is an enumerated complex of a supported dimension."""
+def check_complex(cx: Any, dims: Sequence[int] | None, what: str, hint: str = "") -> None:
+    """Raise a clear error unless ``cx`` is an enumerated complex (of a dimension in ``dims``)."""
     from ..complex import Complex
 
     if not isinstance(cx, Complex):
         raise TypeError(f"{what} takes a complexlib.Complex, got {type(cx).__name__}")
     d = cx.net.input_dim
-    if d not in dims:
-        names = " and ".join(f"{k}-D" for k in dims)
-        raise ValueError(f"{what} draws {names} complexes; this one is {d}-D")
+    if dims is not None and d not in dims:
+        each = [f"{k}-D" for k in dims]
+        names = ", ".join(each[:-1]) + " and " + each[-1] if len(each) > 1 else each[0]
+        hint = "; plot_1d draws f: R -> R" if d == 1 else hint
+        raise ValueError(f"{what} draws {names} complexes; this one is {d}-D{hint}")
     if len(cx) == 0:
         raise ValueError(f"{what}: the complex has no regions yet; call cx.bfs() first")

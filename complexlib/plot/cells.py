@@ -185,6 +185,7 @@ def plot_complex(
             margin={"l": 10, "r": 10, "t": 60, "b": 10},
             scene={
                 "aspectmode": "data",
+                "camera": {"eye": {"x": 1.6, "y": 1.6, "z": 1.1}},
                 "xaxis_title": "x1",
                 "yaxis_title": "x2",
                 "zaxis_title": "x3",

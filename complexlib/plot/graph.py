@@ -77,7 +77,10 @@ def plot_dual_graph(
 
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; use one of {', '.join(map(repr, LAYOUTS))}")
-    check_complex(cx, (1, 2, 3) if layout == "centers" else range(1, 10**6), "plot_dual_graph")
+    if layout == "centers":
+        check_complex(cx, (1, 2, 3), "plot_dual_graph", hint="; use layout='spring'")
+    else:
+        check_complex(cx, None, "plot_dual_graph")
     d = cx.net.input_dim
     moved = np.zeros(len(cx), dtype=bool)
     polys = None
@@ -171,11 +174,15 @@ def plot_dual_graph(
         fig.update_layout(
             scene={
                 "aspectmode": "data",
+                "camera": {"eye": {"x": 1.6, "y": 1.6, "z": 1.1}},
                 "xaxis_title": "x1",
                 "yaxis_title": "x2",
                 "zaxis_title": "x3",
             },
             legend={"x": 0, "y": 1},
+            width=820,
+            height=700,
+            margin={"l": 10, "r": 10, "t": 60, "b": 10},
         )
     else:
         fig.update_xaxes(visible=False)
