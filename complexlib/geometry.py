@@ -497,7 +497,7 @@ def _facets_polar(An, bn, x0, rep, want_vertices):
         dirs = [U[:, 0] / Q[k, 0] for k in fac]  # x0 + dir hits facet k
         local = np.array(fac, dtype=np.int64)
         pts = np.array([x0 + v for v in dirs]).reshape(-1, d)
-        if want_vertices and bounded:
+        if want_vertices and d == 1:  # in 1-D the facets are the (finite) vertices
             verts = pts.copy()
         facets = rep[local]
         margins = np.array(

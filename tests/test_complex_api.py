@@ -252,3 +252,12 @@ def test_parallel_hyperplanes():
         assert len(cx) == 5 and not cx.bounded.any()
         assert sorted(cx.face_counts()) == [1, 1, 2, 2, 2]
         assert np.array_equal(cx.patterns[:, 2], cx.patterns[:, 4])
+
+
+def test_vertices_of_unbounded_1d_regions():
+    cx = cl.Complex(
+        [(np.array([[1.0], [2.0]]), np.array([0.0, -1.5])), (np.ones((1, 2)), np.zeros(1))]
+    )
+    cx.bfs(progress=False)
+    got = sorted(tuple(np.round(r.vertices.ravel(), 12)) for r in cx)
+    assert got == [(0.0,), (0.0, 0.75), (0.75,)]
