@@ -42,7 +42,10 @@ cache spends on new regions at most what its hits saved plus a quarter of the fo
 it did, from a starting credit of half a second: a workload that hits keeps admitting every
 new region, one that does not costs little more than the forward pass.  ``admit="all"``
 linearises every new region of every batch (deterministic); an integer caps the new regions
-per call.  Regions with more missed points in the batch are admitted first.
+per call.  Regions with more missed points in the batch are admitted first.  Likewise,
+while lookups of large batches find almost nothing (under 2% of the points looked up), only
+every 8th point of a batch is looked up -- enough to notice when hits come back -- and the
+rest go straight to the forward pass.
 
 **Weights.**  The network's parameters are compared with a snapshot on every call; if they
 changed the cache warns, rebuilds its copy of the network and clears itself, so it never
@@ -71,6 +74,13 @@ START_CREDIT_S = 0.5
 MAX_CREDIT_S = 1.0
 #: Share of its own forward work that ``"auto"`` admission may spend on new regions.
 BUILD_FRACTION = 0.25
+#: Batches up to this size are looked up with numpy on a CPU cache (less fixed cost per op).
+SMALL_BATCH = 64
+#: Batches of at least this size look up only every PROBE_STRIDE-th point while the share of
+#: looked-up points that hit in the last such batch is below PROBE_BELOW_YIELD.
+PROBE_MIN_BATCH = 256
+PROBE_STRIDE = 8
+PROBE_BELOW_YIELD = 0.02
 #: Size of the recently-hit list tested first.
 N_RECENT = 64
 #: Extra anchors kept (a ring buffer; the creating point of every region is always kept).
@@ -297,14 +307,20 @@ class HypersphereCache:
 
     def _snapshot(self) -> list[Any]:
         if self._module:
+            # the modules are listed once; their parameters and buffers are read every call
+            self._mods = list(self._source.modules())
             ts = [t.detach().clone() for t in self._module_tensors()]
-            modes = tuple(m.training for m in self._source.modules())
+            modes = tuple(m.training for m in self._mods)
             return [ts, modes]
         return [np.array(a, copy=True) for a in self._source_arrays()]
 
     def _module_tensors(self) -> list[Any]:
-        src = self._source
-        return [*src.parameters(), *src.buffers()]
+        return [
+            t
+            for m in self._mods
+            for t in (*m._parameters.values(), *m._buffers.values())
+            if t is not None
+        ]
 
     def _source_arrays(self) -> list[np.ndarray]:
         src = self._source
@@ -320,7 +336,7 @@ class HypersphereCache:
             cur = self._module_tensors()
             if len(cur) != len(ts):
                 return True
-            if tuple(m.training for m in self._source.modules()) != modes:
+            if tuple(m.training for m in self._mods) != modes:
                 return True
             for a, b in zip(cur, ts):
                 if a.shape != b.shape or a.dtype != b.dtype or a.device != b.device:
@@ -362,12 +378,10 @@ class HypersphereCache:
         self._cap = cap
         self._ra = torch.zeros((cap, K, d), dtype=dt, device=dev)  # unit normals
         self._rd = torch.zeros((cap, K), dtype=dt, device=dev)  # distances from x0
-        self._x0 = torch.zeros((cap, d), dtype=dt, device=dev)
-        self._rho = torch.zeros(cap, dtype=dt, device=dev)
-        self._r0 = torch.zeros(cap, dtype=dt, device=dev)
-        self._W = torch.zeros((cap, o, d), dtype=dt, device=dev)
+        # one row per region: x0, r0, rho, f(x0), W (flattened), gathered at once
+        self._hdr = torch.zeros((cap, d + 2 + o + o * d), dtype=dt, device=dev)
         self._c = torch.zeros((cap, o), dtype=dt, device=dev)
-        self._f0 = torch.zeros((cap, o), dtype=dt, device=dev)
+        self._refresh_views()
         nbytes = (self.n_neurons + 7) // 8
         self._bits = np.zeros((cap, nbytes), dtype=np.uint8)
         self._rows = np.zeros((cap, K), dtype=np.int32)
@@ -409,6 +423,7 @@ class HypersphereCache:
         self._evicted = 0
         self._skipped = 0
         self._credit = START_CREDIT_S
+        self._yield = 1.0  # share of the points looked up in the last batch that hit
         self._t_fwd_pt: float | None = None
         self._t_lin: float | None = None
 
@@ -429,7 +444,7 @@ class HypersphereCache:
         def grow_n(a: np.ndarray) -> np.ndarray:
             return np.concatenate([a, np.zeros((extra, *a.shape[1:]), dtype=a.dtype)])
 
-        for name in ("_ra", "_rd", "_x0", "_rho", "_r0", "_W", "_c", "_f0"):
+        for name in ("_ra", "_rd", "_hdr", "_c"):
             setattr(self, name, grow_t(getattr(self, name)))
         for name in (
             "_bits", "_rows", "_x0np", "_r0np", "_rhonp", "_cheb_c", "_cheb_r", "_id", "_gen",
@@ -437,6 +452,20 @@ class HypersphereCache:
         ):  # fmt: skip
             setattr(self, name, grow_n(getattr(self, name)))
         self._cap = new
+        self._refresh_views()
+
+    def _refresh_views(self) -> None:
+        """Column views of the header rows; numpy views (shared memory) on the CPU."""
+        d, o = self.d, self.n_out
+        h = self._hdr
+        self._x0, self._r0, self._rho = h[:, :d], h[:, d], h[:, d + 1]
+        self._f0 = h[:, d + 2 : d + 2 + o]
+        self._W = h[:, d + 2 + o :].unflatten(1, (o, d))
+        names = ("_ra", "_rd", "_x0", "_rho", "_r0", "_W", "_c", "_f0", "_hdr")
+        if self.device.type == "cpu":
+            self._views: dict[str, np.ndarray] | None = {n: getattr(self, n).numpy() for n in names}
+        else:
+            self._views = None
 
     def _bytes_per_region(self) -> int:
         """Bytes stored per region (device arrays in the dtype, host bookkeeping)."""
@@ -461,21 +490,51 @@ class HypersphereCache:
         y, single, as_torch, out_dev = self._as_batch(x)
         self._calls += 1
         n = y.shape[0]
-        out = torch.empty((n, self.n_out), dtype=self.dtype, device=self.device)
-        slot = torch.full((n,), -1, dtype=torch.int64, device=self.device)
-        if n:
-            hit = self._lookup(y, slot)
+        if self._views is not None and n <= SMALL_BATCH and not return_linearization:
+            # small batch on the CPU: the lookup in numpy, on the same memory
+            yn = y.numpy()
+            hit_np, slot_np = self._lookup_np(yn)
+            out = torch.empty((n, self.n_out), dtype=self.dtype)
+            hi = np.nonzero(hit_np)[0]
+            if hi.size:
+                sn = slot_np[hi]
+                out.numpy()[hi] = self._eval_np(yn[hi], self._views["_hdr"][sn])
+                self._touch_np(*np.unique(sn, return_counts=True))
+            hit = torch.from_numpy(hit_np)
+            slot = torch.from_numpy(slot_np)
+            looked = 0
+            hit_idx = torch.from_numpy(hi)
         else:
-            hit = torch.zeros(0, dtype=torch.bool, device=self.device)
-        hit_idx = hit.nonzero().squeeze(1)
-        if hit_idx.numel():
-            s = slot[hit_idx]
-            diff = y[hit_idx] - self._x0[s]
-            out[hit_idx] = self._f0[s] + torch.bmm(self._W[s], diff.unsqueeze(2)).squeeze(2)
+            out = torch.empty((n, self.n_out), dtype=self.dtype, device=self.device)
+            slot = torch.full((n,), -1, dtype=torch.int64, device=self.device)
+            if n and n >= PROBE_MIN_BATCH and self._yield < PROBE_BELOW_YIELD:
+                # lookups have been finding almost nothing: look up a strided sample (which
+                # keeps measuring the yield) and send the rest straight to the forward pass
+                probe = torch.arange(0, n, PROBE_STRIDE, device=self.device)
+                sub = torch.full((probe.numel(),), -1, dtype=torch.int64, device=self.device)
+                hs = self._lookup(y.index_select(0, probe), sub)
+                hit = torch.zeros(n, dtype=torch.bool, device=self.device)
+                hit.index_copy_(0, probe, hs)
+                slot.index_copy_(0, probe, sub)
+                looked = probe.numel() if self._size else 0
+            elif n:
+                looked = n if self._size else 0  # an empty cache says nothing of the yield
+                hit = self._lookup(y, slot)
+            else:
+                hit = torch.zeros(0, dtype=torch.bool, device=self.device)
+                looked = 0
+            hit_idx = hit.nonzero().squeeze(1)
+            if hit_idx.numel():
+                sh = slot[hit_idx]
+                out[hit_idx] = self._eval(y.index_select(0, hit_idx), self._hdr.index_select(0, sh))
+                cnt = torch.bincount(sh, minlength=self._cap)
+                u = cnt.nonzero().squeeze(1)
+                self._touch_np(u.cpu().numpy(), cnt.index_select(0, u).cpu().numpy())
         n_hit = int(hit_idx.numel())
+        if looked:
+            self._yield = n_hit / looked
         self._hits += n_hit
         self._misses += n - n_hit
-        self._touch(slot[hit_idx], n_hit)
         miss_idx = (~hit).nonzero().squeeze(1)
         W = c = region = None
         if miss_idx.numel():
@@ -488,9 +547,9 @@ class HypersphereCache:
             c = torch.empty((n, self.n_out), dtype=self.dtype, device=self.device)
             region = torch.full((n,), -1, dtype=torch.int64)
             if hit_idx.numel():
-                s = slot[hit_idx]
-                W[hit_idx], c[hit_idx] = self._W[s], self._c[s]
-                region[hit_idx.cpu()] = torch.as_tensor(self._id[s.cpu().numpy()])
+                sh = slot[hit_idx]
+                W[hit_idx], c[hit_idx] = self._W[sh], self._c[sh]
+                region[hit_idx.cpu()] = torch.as_tensor(self._id[sh.cpu().numpy()])
             if region_m is not None:
                 Wm, cm, rm = region_m
                 W[miss_idx], c[miss_idx] = Wm, cm
@@ -503,7 +562,8 @@ class HypersphereCache:
 
         Keys: ``hits``, ``misses``, ``hit_rate``, ``size`` (regions), ``memory`` (bytes of
         the region arrays, anchors and index), ``bytes_per_region``, ``inserted``,
-        ``evicted``, ``skipped`` (new regions not admitted), ``calls``, ``anchors``,
+        ``evicted``, ``skipped`` (new regions, or missed points, left out by admission),
+        ``calls``, ``anchors``,
         ``index`` (the backend in use), ``rows_per_region``, ``weight_changes``, ``device``
         and ``dtype``.
 
@@ -603,6 +663,8 @@ class HypersphereCache:
         as_torch = torch.is_tensor(x)
         if as_torch:
             t, out_dev = x.detach(), x.device
+            if t.is_complex():
+                raise ValueError("points must be real, got a complex tensor")
         else:
             try:
                 arr = np.asarray(x, dtype=np.float64)
@@ -610,13 +672,16 @@ class HypersphereCache:
                 raise ValueError(
                     f"expected points of shape (n, {d}) or ({d},) of real numbers: {exc}"
                 ) from exc
-            t, out_dev = torch.from_numpy(arr), None
+            t, out_dev = arr, None
         shape = tuple(t.shape)
-        if t.ndim not in (1, 2) or t.shape[-1] != d:
+        if t.ndim not in (1, 2) or shape[-1] != d:
             raise ValueError(f"expected points of shape (n, {d}) or ({d},), got shape {shape}")
-        if t.is_complex():
-            raise ValueError("points must be real, got a complex tensor")
         single = t.ndim == 1
+        if not as_torch:
+            if not np.isfinite(arr).all():
+                raise ValueError("points contain NaN or inf")
+            y = torch.from_numpy(arr.reshape(-1, d)).to(device=self.device, dtype=self.dtype)
+            return y, single, as_torch, out_dev
         y = t.to(device=self.device, dtype=self.dtype).reshape(-1, d)
         if y.numel() and not bool(torch.isfinite(y).all()):
             raise ValueError("points contain NaN or inf")
@@ -636,19 +701,27 @@ class HypersphereCache:
             return conv(out)
         return CacheAnswer(conv(out), conv(W), conv(c), conv(region), conv(hit))
 
-    def _touch(self, slots: Any, n_hit: int) -> None:
-        if not n_hit:
-            return
-        import torch
+    def _eval(self, y: Any, h: Any) -> Any:
+        """``f(x0) + W (y - x0)`` from gathered header rows ``h``."""
+        d, o = self.d, self.n_out
+        diff = (y - h[:, :d]).unsqueeze(2)
+        W = h[:, d + 2 + o :].unflatten(1, (o, d))
+        return h[:, d + 2 : d + 2 + o] + (W @ diff).squeeze(2)
 
-        u, cnt = torch.unique(slots, return_counts=True)
-        un, cn = u.cpu().numpy(), cnt.cpu().numpy()
-        self._last[un] = self._calls
-        self._nhits[un] += cn
-        order = np.argsort(-cn, kind="stable")[:N_RECENT]
-        self._remember(un[order])
+    def _eval_np(self, y: np.ndarray, h: np.ndarray) -> np.ndarray:
+        d, o = self.d, self.n_out
+        W = h[:, d + 2 + o :].reshape(-1, o, d)
+        return h[:, d + 2 : d + 2 + o] + np.einsum("nod,nd->no", W, y - h[:, :d])
+
+    def _touch_np(self, slots: np.ndarray, counts: np.ndarray) -> None:
+        """Record hits on ``slots`` (unique) for LRU and the recently-hit list."""
+        self._last[slots] = self._calls
+        self._nhits[slots] += counts
+        self._remember(slots[np.argsort(-counts, kind="stable")[:N_RECENT]])
 
     def _remember(self, slots: np.ndarray) -> None:
+        if len(slots) == 1 and self._recent and self._recent[0] == slots[0]:
+            return
         seen = set()
         merged = []
         for s in [*slots[:N_RECENT].tolist(), *self._recent]:
@@ -663,24 +736,28 @@ class HypersphereCache:
         """Exact membership of ``y[i]`` in region ``cand[i]`` (``-1``: none), with margins."""
         import torch
 
+        d = self.d
         valid = cand >= 0
         s = cand.clamp(min=0)
-        diff = y - self._x0[s]
+        h = self._hdr.index_select(0, s)
+        diff = y - h[:, :d]
         dist = diff.norm(dim=1)
         # rounding: relative to |y - x0| and the offsets in the cache's dtype, plus the
         # float64 rounding of the offsets themselves (relative to |x0| ~ |y|)
-        c = MARGIN_ULPS * (self.d + 3) * self._eps
+        c = MARGIN_ULPS * (d + 3) * self._eps
         base = MARGIN_ULPS * _EPS64 * y.norm(dim=1)
         tol = c * dist + base
-        inner = valid & (dist + tol < self._r0[s])
-        need = valid & ~inner & (dist + tol < self._rho[s])
+        inner = valid & (dist + tol < h[:, d])
+        need = valid & ~inner & (dist + tol < h[:, d + 1])
         idx = need.nonzero().squeeze(1)
         if idx.numel():
-            si = s[idx]
-            v = torch.bmm(self._ra[si], diff[idx].unsqueeze(2)).squeeze(2)
-            rd = self._rd[si]
-            t = c * (dist[idx].unsqueeze(1) + rd) + base[idx].unsqueeze(1)
-            inner[idx] = (v + t < rd).all(dim=1)
+            si = s.index_select(0, idx)
+            v = torch.bmm(self._ra.index_select(0, si), diff.index_select(0, idx).unsqueeze(2))
+            v = v.squeeze(2)
+            rd = self._rd.index_select(0, si)
+            t = c * (dist.index_select(0, idx).unsqueeze(1) + rd)
+            t += base.index_select(0, idx).unsqueeze(1)
+            inner.index_copy_(0, idx, (v + t < rd).all(dim=1))
         return inner
 
     def _lookup(self, y: Any, slot: Any) -> Any:
@@ -696,8 +773,10 @@ class HypersphereCache:
             rs = torch.as_tensor(self._recent, dtype=torch.int64, device=self.device)
             if len(self._recent) == 1:
                 cand = rs.expand(n)
-            else:
-                cand = rs[torch.cdist(y, self._x0[rs]).argmin(dim=1)]
+            else:  # nearest x0: argmin of |x0|^2 - 2 y.x0, one matmul
+                x0 = self._x0[rs]
+                score = torch.addmm((x0 * x0).sum(dim=1), y, x0.T, alpha=-2.0)
+                cand = rs.index_select(0, score.argmin(dim=1))
             ok = self._test(y, cand)
             slot[ok] = cand[ok]
             hit |= ok
@@ -705,10 +784,26 @@ class HypersphereCache:
         if not todo.numel():
             return hit
         # tier 2: the ball index, then the anchors added since it was built
-        yt = y[todo]
+        yt = y.index_select(0, todo)
+        C = self._index_candidates(yt.double().cpu().numpy())
+        if C is None:
+            return hit
+        # every (point, candidate) pair in one test; a point takes its first success
+        m, k = C.shape
+        C = torch.as_tensor(C, device=self.device)
+        ok = self._test(yt.repeat_interleave(k, dim=0), C.reshape(-1)).reshape(m, k)
+        won = ok.any(dim=1)
+        first = ok.to(torch.int8).argmax(dim=1)
+        wi = won.nonzero().squeeze(1)
+        slot[todo[wi]] = C[wi, first[wi]]
+        hit[todo[wi]] = True
+        return hit
+
+    def _index_candidates(self, q: np.ndarray) -> np.ndarray | None:
+        """Candidate slots (m, k) from the ball index and the anchors newer than it."""
         cands = []
         if self._tree is not None and self._tree.n:
-            ind = self._tree.query(yt.double().cpu().numpy(), self.n_candidates, self._tree_bound)
+            ind = self._tree.query(q, self.n_candidates, self._tree_bound)
             ok_ind = ind >= 0
             safe = np.where(ok_ind, ind, 0)
             cs = self._tree_slot[safe]
@@ -717,27 +812,11 @@ class HypersphereCache:
         recent = self._pending_anchor_slots()
         if recent is not None:
             pts, slots = recent
-            near = torch.cdist(yt, pts).argmin(dim=1).cpu().numpy()
-            cands.append(slots[near][:, None])
-        if not cands:
-            return hit
-        C = torch.as_tensor(np.concatenate(cands, axis=1), device=self.device)
-        left = torch.arange(todo.numel(), device=self.device)
-        for j in range(C.shape[1]):
-            cj = C[left, j]
-            ok = self._test(yt[left], cj)
-            if bool(ok.any()):
-                won = left[ok]
-                slot[todo[won]] = cj[ok]
-                hit[todo[won]] = True
-                left = left[~ok]
-            if not left.numel():
-                break
-        return hit
+            d2 = ((q[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2)
+            cands.append(slots[d2.argmin(axis=1)][:, None])
+        return np.concatenate(cands, axis=1) if cands else None
 
-    def _pending_anchor_slots(self) -> tuple[Any, np.ndarray] | None:
-        import torch
-
+    def _pending_anchor_slots(self) -> tuple[np.ndarray, np.ndarray] | None:
         if not self._pending_slots and not self._pending_ext:
             return None
         ps = np.array(self._pending_slots, dtype=np.int64)
@@ -751,7 +830,61 @@ class HypersphereCache:
         slots = np.concatenate([ps, self._ext_slot[pe]])
         if not slots.size:
             return None
-        return torch.as_tensor(pts, dtype=self.dtype, device=self.device), slots
+        return pts, slots
+
+    # numpy twins of _test and _lookup for small batches on the CPU, where the fixed cost of
+    # a torch operation (microseconds) dominates; same arrays (shared memory), same tests
+    def _test_np(self, y: np.ndarray, cand: np.ndarray) -> np.ndarray:
+        v = self._views
+        d = self.d
+        valid = cand >= 0
+        s = np.maximum(cand, 0)
+        h = v["_hdr"][s]
+        diff = y - h[:, :d]
+        dist = np.sqrt((diff * diff).sum(axis=1))
+        c = MARGIN_ULPS * (d + 3) * self._eps
+        base = MARGIN_ULPS * _EPS64 * np.sqrt((y * y).sum(axis=1))
+        tol = c * dist + base
+        inner = valid & (dist + tol < h[:, d])
+        need = valid & ~inner & (dist + tol < h[:, d + 1])
+        idx = np.nonzero(need)[0]
+        if idx.size:
+            si = s[idx]
+            vals = np.einsum("nkd,nd->nk", v["_ra"][si], diff[idx])
+            rd = v["_rd"][si]
+            t = c * (dist[idx, None] + rd) + base[idx, None]
+            inner[idx] = (vals + t < rd).all(axis=1)
+        return inner
+
+    def _lookup_np(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = y.shape[0]
+        hit = np.zeros(n, dtype=bool)
+        slot = np.full(n, -1, dtype=np.int64)
+        if self._size == 0:
+            return hit, slot
+        if self._recent:
+            rs = np.asarray(self._recent, dtype=np.int64)
+            x0 = self._views["_x0"][rs]
+            cand = rs[((y[:, None, :] - x0[None]) ** 2).sum(axis=2).argmin(axis=1)]
+            hit = self._test_np(y, cand)
+            slot[hit] = cand[hit]
+        todo = np.nonzero(~hit)[0]
+        if not todo.size:
+            return hit, slot
+        C = self._index_candidates(y[todo].astype(np.float64))
+        if C is None:
+            return hit, slot
+        left = np.arange(todo.size)
+        for j in range(C.shape[1]):
+            cj = C[left, j]
+            ok = self._test_np(y[todo[left]], cj)
+            won = todo[left[ok]]
+            slot[won] = cj[ok]
+            hit[won] = True
+            left = left[~ok]
+            if not left.size:
+                break
+        return hit, slot
 
     def _maybe_rebuild(self, force: bool = False) -> None:
         if self._pending < self.rebuild_threshold and not force:
@@ -778,12 +911,12 @@ class HypersphereCache:
         self._tree_bound = float(reach.max() * (1 + 1e-9)) if reach.size else np.inf
         self._pending_slots, self._pending_ext, self._pending = [], [], 0
 
-    def _forward(self, y: Any) -> tuple[Any, Any]:
-        """Outputs and pattern hashes (int64) of a batch, in the cache's dtype."""
+    def _forward(self, y: Any, keys: bool = True) -> tuple[Any, Any]:
+        """Outputs and pattern hashes (int64; ``None`` if not asked for), in the cache's dtype."""
         import torch
 
         h = y
-        key = torch.zeros(y.shape[0], dtype=torch.int64, device=self.device)
+        key = torch.zeros(y.shape[0], dtype=torch.int64, device=self.device) if keys else None
         L = len(self._layers)
         for i, (w, b) in enumerate(self._layers):
             z = torch.addmm(b, h, w)
@@ -791,7 +924,8 @@ class HypersphereCache:
                 h = z
                 break
             pos = z > 0
-            key = _hash_step(key, pos, self._mult[i])
+            if key is not None:
+                key = _hash_step(key, pos, self._mult[i])
             slope = self.net.slopes[i]
             h = z.clamp_min_(0.0) if slope == 0.0 else torch.where(pos, z, slope * z)
         return h, key
@@ -818,18 +952,23 @@ class HypersphereCache:
     ) -> tuple[Any, Any, Any] | None:
         import torch
 
-        ym = y[miss_idx]
+        ym = y.index_select(0, miss_idx)
         m = ym.shape[0]
         sync = self.device.type == "cuda"
+        # with no admission credit left, new regions would not be linearised: skip grouping
+        group = want_lin or self._n_admit(1, False) > 0
         t0 = time.perf_counter()
-        fm, keys = self._forward(ym)
+        fm, keys = self._forward(ym, keys=group)
         if sync:
             torch.cuda.synchronize(self.device)
         t_fwd = time.perf_counter() - t0
-        out[miss_idx] = fm
+        out.index_copy_(0, miss_idx, fm)
         pt = t_fwd / m
         self._t_fwd_pt = pt if self._t_fwd_pt is None else 0.8 * self._t_fwd_pt + 0.2 * pt
         self._earn(n_hit, n)
+        if keys is None:
+            self._skipped += m
+            return None
         # group the missed points by pattern hash
         ukeys, inv, counts = torch.unique(keys, return_inverse=True, return_counts=True)
         ng = ukeys.numel()
