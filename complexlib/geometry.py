@@ -106,7 +106,9 @@ def affine_maps(
         bounds.append(Zabs[:, :, :d].norm(dim=2))
         act = s[:, start : start + n].T > 0
         start += n
-        m = torch.where(act, 1.0, slope).to(torch.float64)
+        # float64 scalars: a python float would make a float32 mask (slope 0.1 rounded)
+        one = torch.ones((), dtype=torch.float64, device=dev)
+        m = torch.where(act, one, torch.full((), slope, dtype=torch.float64, device=dev))
         H = Z * m[:, :, None]
         Habs = Zabs * m.abs()[:, :, None]
     w = torch.as_tensor(net.weights[-1], device=dev)
