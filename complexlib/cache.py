@@ -44,8 +44,8 @@ new region, one that does not costs little more than the forward pass.  ``admit=
 linearises every new region of every batch (deterministic); an integer caps the new regions
 per call.  Regions with more missed points in the batch are admitted first.  Likewise,
 while lookups of large batches find almost nothing (under 2% of the points looked up), only
-every 8th point of a batch is looked up -- enough to notice when hits come back -- and the
-rest go straight to the forward pass.
+every 8th point of a batch is looked up first; the rest go straight to the forward pass
+unless that sample finds hits again.
 
 **Weights.**  The network's parameters are compared with a snapshot on every call; if they
 changed the cache warns, rebuilds its copy of the network and clears itself, so it never
@@ -517,6 +517,15 @@ class HypersphereCache:
                 hit.index_copy_(0, probe, hs)
                 slot.index_copy_(0, probe, sub)
                 looked = probe.numel() if self._size else 0
+                if looked and int(hs.sum()) >= PROBE_BELOW_YIELD * looked:
+                    # hits are back: look up the rest of this batch too
+                    rest = torch.ones(n, dtype=torch.bool, device=self.device)
+                    rest[probe] = False
+                    rest = rest.nonzero().squeeze(1)
+                    sub = torch.full((rest.numel(),), -1, dtype=torch.int64, device=self.device)
+                    hit.index_copy_(0, rest, self._lookup(y.index_select(0, rest), sub))
+                    slot.index_copy_(0, rest, sub)
+                    looked = n
             elif n:
                 looked = n if self._size else 0  # an empty cache says nothing of the yield
                 hit = self._lookup(y, slot)

@@ -285,3 +285,17 @@ def test_network_without_hidden_layers():
     cache([[1.0, 1.0]])
     np.testing.assert_allclose(cache([[3.0, 1.0], [0.0, 0.0]]), [[4.0], [2.0]])
     assert cache.stats()["size"] == 1 and cache.stats()["hits"] == 2
+
+
+def test_probing_mode_recovers_within_one_batch():
+    net = cl.mlp([4, 64, 64, 1], seed=2).double()
+    cache = cl.HypersphereCache(net, admit="all")
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((512, 4))
+    cache(A)
+    cache(100 + 30 * rng.standard_normal((512, 4)))  # far away: hits under 2%, probing on
+    assert cache._yield < 0.02
+    h0 = cache.stats()["hits"]
+    y = cache(torch.as_tensor(A))  # the sample finds hits, so the whole batch is looked up
+    assert cache.stats()["hits"] - h0 > 450
+    torch.testing.assert_close(y, net(torch.as_tensor(A)).detach(), rtol=1e-12, atol=1e-12)
