@@ -81,6 +81,9 @@ SMALL_BATCH = 64
 PROBE_MIN_BATCH = 256
 PROBE_STRIDE = 8
 PROBE_BELOW_YIELD = 0.02
+#: Anchors newer than the index are searched by brute force; past this many the index is
+#: rebuilt whatever ``rebuild_threshold`` says.
+MAX_PENDING = 1024
 #: Size of the recently-hit list tested first.
 N_RECENT = 64
 #: Extra anchors kept (a ring buffer; the creating point of every region is always kept).
@@ -811,6 +814,8 @@ class HypersphereCache:
     def _index_candidates(self, q: np.ndarray) -> np.ndarray | None:
         """Candidate slots (m, k) from the ball index and the anchors newer than it."""
         cands = []
+        if len(self._pending_slots) + len(self._pending_ext) > MAX_PENDING:
+            self._maybe_rebuild(force=True)  # brute force over the newest anchors stays small
         if self._tree is not None and self._tree.n:
             ind = self._tree.query(q, self.n_candidates, self._tree_bound)
             ok_ind = ind >= 0
@@ -821,8 +826,8 @@ class HypersphereCache:
         recent = self._pending_anchor_slots()
         if recent is not None:
             pts, slots = recent
-            d2 = ((q[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2)
-            cands.append(slots[d2.argmin(axis=1)][:, None])
+            score = (pts * pts).sum(axis=1)[None, :] - 2.0 * (q @ pts.T)  # |q - p|^2 - |q|^2
+            cands.append(slots[score.argmin(axis=1)][:, None])
         return np.concatenate(cands, axis=1) if cands else None
 
     def _pending_anchor_slots(self) -> tuple[np.ndarray, np.ndarray] | None:

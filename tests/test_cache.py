@@ -299,3 +299,16 @@ def test_probing_mode_recovers_within_one_batch():
     y = cache(torch.as_tensor(A))  # the sample finds hits, so the whole batch is looked up
     assert cache.stats()["hits"] - h0 > 450
     torch.testing.assert_close(y, net(torch.as_tensor(A)).detach(), rtol=1e-12, atol=1e-12)
+
+
+def test_many_pending_anchors_force_a_rebuild():
+    # regression: with a huge rebuild_threshold every anchor stayed "newer than the index"
+    # and the brute-force pass over them took (batch x anchors x d) memory (OOM at 100k)
+    net = cl.mlp([4, 32, 32, 1], seed=0).double()
+    cache = cl.HypersphereCache(net, admit="all", rebuild_threshold=10**9)
+    X = np.random.default_rng(8).standard_normal((3000, 4)) * 3
+    cache(X)
+    assert cache.stats()["size"] > 1024
+    cache(X[:200] + 1e-9)
+    assert cache._tree is not None and cache._tree.n > 1024
+    assert cache.stats()["hits"] >= 190
