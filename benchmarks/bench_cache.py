@@ -1,0 +1,346 @@
+"""The region cache against its baselines, each measured in the same process.
+
+Sections (``--sections`` picks some):
+
+* ``paths``: hit rate on smooth 2-D paths, point by point: complexlib's region cache against
+  the point-ball strategy (``PointBallCache`` below), at the same queries.
+* ``throughput``: batches of 4,096 queries on deep nets, cached inference against a plain
+  torch forward pass of the same batch: queries around a few dozen operating points, and a
+  random walk.
+* ``lookup``: time per query of hits against the number of cached regions (10 to 100,000),
+  single queries and batches, with bytes per entry, against the point-ball cache.
+* ``hapt``: the HAPT activity stream (``complexlib[iot]``): accuracy, hit rate, speed.
+
+Run: ``python benchmarks/bench_cache.py [--threads N] [--quick] [--sections a,b]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+import complexlib as cl
+from complexlib.cache_index import make_index
+
+
+class PointBallCache:
+    """The earlier "hypersphere caching" design, kept here as the baseline.
+
+    One entry per missed query point ``x``: the ball of radius ``min_j |z_j(x)| / ||a_j||``
+    (the exact distance to the nearest hyperplane, from :func:`complexlib.linearize_at_point`)
+    and the affine map at ``x``.  Lookup: the last ball hit, the balls added since the index
+    was built (linear scan), the index (``k`` nearest centres, radius checked), else a miss:
+    linearise the point and add its ball; the index is rebuilt every ``rebuild_threshold``
+    insertions.
+    """
+
+    def __init__(self, net, rebuild_threshold: int = 10, k: int = 4, index: str = "balltree"):
+        self.net = cl.as_network(net)
+        d, o = self.net.input_dim, self.net.output_dim
+        self.centers = np.zeros((0, d))
+        self.radii = np.zeros(0)
+        self.W = np.zeros((0, o, d))
+        self.c = np.zeros((0, o))
+        self.k, self.index, self.rebuild_threshold = k, index, rebuild_threshold
+        self.tree = None
+        self.tree_n = 0
+        self.last = -1
+        self.hits = self.misses = 0
+
+    def _inside(self, x, i):
+        return np.linalg.norm(self.centers[i] - x, axis=-1) < self.radii[i]
+
+    def find(self, x: np.ndarray) -> int:
+        if self.last >= 0 and self._inside(x, self.last):
+            return self.last
+        n = len(self.radii)
+        if n > self.tree_n:
+            recent = np.arange(self.tree_n, n)
+            ok = recent[self._inside(x, recent)]
+            if ok.size:
+                return int(ok[0])
+        if self.tree is not None:
+            ind = self.tree.query(x[None], self.k)[0]
+            ind = ind[ind >= 0]
+            ok = ind[self._inside(x, ind)]
+            if ok.size:
+                return int(ok[0])
+        return -1
+
+    def __call__(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        i = self.find(x)
+        if i >= 0:
+            self.hits += 1
+            self.last = i
+            return self.W[i] @ x + self.c[i]
+        self.misses += 1
+        lin = cl.linearize_at_point(self.net, x, halfspaces=False)
+        self.centers = np.vstack([self.centers, x[None]])
+        self.radii = np.r_[self.radii, lin.radius]
+        self.W = np.concatenate([self.W, lin.W])
+        self.c = np.concatenate([self.c, lin.c])
+        self.last = len(self.radii) - 1
+        if len(self.radii) - self.tree_n >= self.rebuild_threshold:
+            self.rebuild()
+        return lin.output[0]
+
+    def add(self, X: np.ndarray) -> None:
+        """Insert the balls of the points ``X`` (to fill the cache for timing)."""
+        lin = cl.linearize_at_point(self.net, X, halfspaces=False)
+        self.centers = np.vstack([self.centers, X])
+        self.radii = np.r_[self.radii, lin.radius]
+        self.W = np.concatenate([self.W, lin.W])
+        self.c = np.concatenate([self.c, lin.c])
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        self.tree = make_index(self.index, self.centers)
+        self.tree_n = len(self.radii)
+
+    def batch(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised lookup of a batch (hits only; misses are not inserted)."""
+        ind = self.tree.query(X, self.k)
+        safe = np.maximum(ind, 0)
+        ok = (ind >= 0) & (
+            np.linalg.norm(self.centers[safe] - X[:, None], axis=2) < self.radii[safe]
+        )
+        first = np.where(ok.any(1), safe[np.arange(len(X)), ok.argmax(1)], -1)
+        hit = first >= 0
+        out = (
+            np.einsum("nod,nd->no", self.W[np.maximum(first, 0)], X) + self.c[np.maximum(first, 0)]
+        )
+        return out, hit
+
+    def bytes_per_entry(self) -> int:
+        d, o = self.net.input_dim, self.net.output_dim
+        return 8 * (d + 1 + o * d + o)
+
+
+def timed(f, reps: int):
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def lissajous(n: int, scale: float) -> np.ndarray:
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return scale * np.stack([np.sin(t), np.sin(2 * t + 0.3)], axis=1)
+
+
+# ----------------------------------------------------------------------------- sections
+def bench_paths(quick: bool) -> None:
+    print("\n## hit rate on smooth 2-D paths (single queries, in order)")
+    print(
+        f"{'net':<22}{'points':>7}  {'strategy':<14}{'hits':>6}{'hit rate':>10}{'entries':>9}"
+        f"{'bytes/entry':>13}{'bytes':>9}"
+    )
+    for widths, seed, n, scale in (([2, 3, 3, 3, 1], 0, 88, 2.0), ([2, 32, 32, 1], 0, 1000, 2.0)):
+        net = cl.mlp(widths, seed=seed).double()
+        path = lissajous(n, scale)
+        cache = cl.HypersphereCache(net, admit="all")
+        for x in path:
+            cache(x)
+        s = cache.stats()
+        base = PointBallCache(net)
+        for x in path:
+            base(x)
+        name = f"[{','.join(map(str, widths))}]s{seed}"
+        for label, hits, entries, per in (
+            ("regions", s["hits"], s["size"], s["bytes_per_region"]),
+            ("point-balls", base.hits, len(base.radii), base.bytes_per_entry()),
+        ):
+            print(
+                f"{name:<22}{n:>7}  {label:<14}{hits:>6}{hits / n:>10.1%}{entries:>9}"
+                f"{per:>13}{per * entries:>9}"
+            )
+
+
+def operating_points(net, d, rng, n_ops=32, rel=0.2):
+    ops = rng.standard_normal((n_ops, d))
+    r = cl.linearize_at_point(net, ops, halfspaces=False).radius
+    sigma = rel * float(np.median(r)) / np.sqrt(d)
+    return ops, sigma
+
+
+def bench_throughput(quick: bool) -> None:
+    print("\n## throughput, batches of 4,096 (cache vs plain torch forward, same batch)")
+    print(
+        f"{'net':<22}{'workload':<18}{'hit rate':>9}{'forward ms':>12}{'cache ms':>10}"
+        f"{'speed-up':>10}{'regions':>9}"
+    )
+    reps = 3 if quick else 7
+    rng = np.random.default_rng(0)
+    for widths in ([2] + [512] * 6 + [1], [8] + [256] * 4 + [4]):
+        net = cl.mlp(widths, seed=0).eval()
+        d = widths[0]
+        name = f"[{d}]+[{widths[1]}]*{len(widths) - 2}+[{widths[-1]}]"
+        # operating points: sensor readings at rest / a loop near its set points
+        ops, sigma = operating_points(net, d, rng)
+        cache = cl.HypersphereCache(net)
+
+        def ops_batch(ops=ops, sigma=sigma, d=d):
+            i = rng.integers(0, len(ops), 4096)
+            return torch.as_tensor(
+                ops[i] + sigma * rng.standard_normal((4096, d)), dtype=torch.float32
+            )
+
+        for _ in range(3):
+            cache(ops_batch())
+        tc, tf, hits = [], [], 0
+        for _ in range(reps):
+            X = ops_batch()
+            h0 = cache.stats()["hits"]
+            tc.append(timed(lambda X=X, cache=cache: cache(X), 1))
+            hits += cache.stats()["hits"] - h0
+            with torch.no_grad():
+                tf.append(timed(lambda X=X, net=net: net(X), 1))
+        c, f = statistics.median(tc), statistics.median(tf)
+        print(
+            f"{name:<22}{'32 op. points':<18}{hits / (reps * 4096):>9.1%}{f * 1e3:>12.1f}"
+            f"{c * 1e3:>10.1f}{f / c:>9.1f}x{cache.stats()['size']:>9}"
+        )
+        # random walk: fill with a first walk, then time its continuation segment by segment
+        walk = np.cumsum(0.002 * rng.standard_normal(((reps + 1) * 4096, d)), axis=0)
+        W = torch.as_tensor(walk, dtype=torch.float32)
+        cache = cl.HypersphereCache(net, admit="all")
+        cache(W[:4096])
+        first = cache.stats()["size"]
+        cache.admit = "auto"
+        tc, tf, hits = [], [], 0
+        for k in range(1, reps + 1):
+            X = W[k * 4096 : (k + 1) * 4096]
+            h0 = cache.stats()["hits"]
+            tc.append(timed(lambda X=X, cache=cache: cache(X), 1))
+            hits += cache.stats()["hits"] - h0
+            with torch.no_grad():
+                tf.append(timed(lambda X=X, net=net: net(X), 1))
+        c, f = statistics.median(tc), statistics.median(tf)
+        print(
+            f"{name:<22}{'random walk':<18}{hits / (reps * 4096):>9.1%}{f * 1e3:>12.1f}"
+            f"{c * 1e3:>10.1f}{f / c:>9.2f}x{cache.stats()['size']:>9}"
+            f"   (first walk: {first} regions; sigma ops {sigma:.1e})"
+        )
+
+
+def bench_lookup(quick: bool) -> None:
+    print("\n## lookup time of hits against cache size ([4,64,64,1], float64)")
+    print(
+        f"{'regions':>8}{'cache 1 q (us)':>16}{'balls 1 q (us)':>16}{'cache batch (us/q)':>20}"
+        f"{'balls batch (us/q)':>20}{'hit':>6}{'bytes/region':>14}{'bytes/ball':>12}"
+    )
+    net = cl.mlp([4, 64, 64, 1], seed=0).double()
+    rng = np.random.default_rng(1)
+    sizes = (10, 100, 1000, 10_000) if quick else (10, 100, 1000, 10_000, 100_000)
+    cache = cl.HypersphereCache(net, admit="all")
+    base = PointBallCache(net)
+    scale = 1.0
+    for size in sizes:
+        for _ in range(200):  # bounded: the sampling box grows while new regions get rare
+            have = cache.stats()["size"]
+            if have >= size:
+                break
+            need = size - have
+            X = rng.uniform(-scale, scale, (min(need, 8192), 4))
+            cache(X)
+            if cache.stats()["size"] - have < 0.2 * len(X):
+                scale *= 1.5
+        cache._maybe_rebuild(force=True)
+        reg = cache.regions(chebyshev=False)
+        # the point-ball cache holds a ball at each region's creating point (same radius)
+        base.centers, base.radii, base.W, base.c = reg.center, reg.radius, reg.W, reg.c
+        base.rebuild()
+        pick = rng.integers(0, len(reg), 4096)
+        u = rng.standard_normal((4096, 4))
+        u /= np.linalg.norm(u, axis=1, keepdims=True)
+        Q = reg.center[pick] + 0.5 * reg.radius[pick, None] * u * rng.random((4096, 1))
+        nq = 300 if quick else 1000
+        cache(Q)  # one untimed batch: the fill left the cache in its few-hits (probing) mode
+        h0 = cache.stats()["hits"]
+        t1 = timed(lambda Q=Q, nq=nq: [cache(q) for q in Q[:nq]], 1) / nq
+        t1b = timed(lambda Q=Q, nq=nq: [base.find(q) for q in Q[:nq]], 1) / nq
+        tb = timed(lambda Q=Q: cache(Q), 3) / len(Q)
+        tbb = timed(lambda Q=Q: base.batch(Q), 3) / len(Q)
+        hit = (cache.stats()["hits"] - h0) / (nq + 3 * len(Q))
+        print(
+            f"{len(reg):>8}{t1 * 1e6:>16.0f}{t1b * 1e6:>16.0f}{tb * 1e6:>20.2f}{tbb * 1e6:>20.2f}"
+            f"{hit:>6.0%}{cache.stats()['bytes_per_region']:>14}{base.bytes_per_entry():>12}"
+        )
+
+
+def bench_hapt(quick: bool) -> None:
+    print("\n## HAPT stream (held-out people, windows in time order)")
+    try:
+        from complexlib.datasets import har
+
+        recs = har.load_recordings()
+    except ImportError as exc:
+        print(f"skipped: {exc}")
+        return
+    w = har.windows(recs)
+    test = np.isin(w.user, har.TEST_USERS)
+    t = time.perf_counter()
+    model = har.train_classifier(w.select(~test), epochs=20 if quick else 60)
+    t_train = time.perf_counter() - t
+    wt = w.select(test)
+    acc = har.accuracy(model, wt)
+    order = np.lexsort((wt.start, wt.session, wt.user))
+    X = torch.as_tensor(wt.X[order], dtype=torch.float32)
+    print(
+        f"train people {len(np.unique(w.user[~test]))}, windows {int((~test).sum())}; "
+        f"test people {len(har.TEST_USERS)}, windows {len(wt)}; test accuracy {acc:.1%} "
+        f"(train {t_train:.0f} s)"
+    )
+    for admit in ("auto", "all"):
+        cache = cl.HypersphereCache(model, admit=admit)
+        t = time.perf_counter()
+        out = torch.stack([cache(x) for x in X])
+        tc = (time.perf_counter() - t) / len(X)
+        with torch.no_grad():
+            tf = timed(lambda: [model(x) for x in X], 1) / len(X)
+            exact = bool(torch.allclose(out, model(X), rtol=1e-5, atol=1e-5))
+        s = cache.stats()
+        print(
+            f"admit={admit:<5} one window per call: hit rate {s['hit_rate']:.1%}, regions "
+            f"{s['size']}, cache {tc * 1e6:.0f} us vs forward {tf * 1e6:.0f} us per window "
+            f"(speed-up {tf / tc:.2f}x), answers equal the model's: {exact}"
+        )
+    # a second pass over the same stream (the cache now holds its regions)
+    h0 = cache.stats()["hits"]
+    t = time.perf_counter()
+    for x in X:
+        cache(x)
+    tc = (time.perf_counter() - t) / len(X)
+    print(
+        f"second pass (admit=all cache): hit rate {(cache.stats()['hits'] - h0) / len(X):.1%}, "
+        f"cache {tc * 1e6:.0f} us vs forward {tf * 1e6:.0f} us per window ({tf / tc:.2f}x)"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions and sizes")
+    ap.add_argument("--sections", default="paths,throughput,lookup,hapt")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    index = cl.HypersphereCache(cl.mlp([2, 2, 1])).stats()["index"]
+    print(
+        f"# complexlib {cl.__version__}, torch {torch.__version__}, "
+        f"threads {torch.get_num_threads()}, index {index}"
+    )
+    for name in args.sections.split(","):
+        {"paths": bench_paths, "throughput": bench_throughput, "lookup": bench_lookup,
+         "hapt": bench_hapt}[name](args.quick)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
