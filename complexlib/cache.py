@@ -37,12 +37,12 @@ bounding neurons the kept rows are the whole polytope (``rho = inf``).
 **Admission.**  Linearising a region pushes ``d + 1`` columns through every layer in float64
 and costs tens of forward passes of one point.  Where hits are rare (a random walk through
 the tiny regions of a deep wide network) linearising every miss would make the cache many
-times slower than the forward pass it falls back to, so by default (``admit="auto"``) the
-cache spends on new regions at most what its hits saved plus a quarter of the forward work
-it did, from a starting credit of half a second: a workload that hits keeps admitting every
-new region, one that does not costs little more than the forward pass.  ``admit="all"``
-linearises every new region of every batch (deterministic); an integer caps the new regions
-per call.  Regions with more missed points in the batch are admitted first.  Likewise,
+times slower than the forward pass it falls back to.  By default (``admit="all"``) every
+new region of every batch is linearised and inserted (deterministic: a region missed once
+is a hit next time).  With ``admit="auto"`` the cache spends on new regions at most what
+its hits saved plus a quarter of the forward work it did, from a starting credit of half a
+second: a workload that hits keeps admitting every new region, one that does not costs
+little more than the forward pass.  An integer caps the new regions per call.  Regions with more missed points in the batch are admitted first.  Likewise,
 while lookups of large batches find almost nothing (under 2% of the points looked up), only
 every 8th point of a batch is looked up first; the rest go straight to the forward pass
 unless that sample finds hits again.
@@ -226,7 +226,7 @@ class HypersphereCache:
         dtype: Any = None,
         rows_per_region: int | None = None,
         n_candidates: int = 4,
-        admit: str | int = "auto",
+        admit: str | int = "all",
     ) -> None:
         import torch
 
