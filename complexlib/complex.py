@@ -179,49 +179,48 @@ class Complex:
             x = start_point(self.net, self._dom_A, self._dom_b, x, device=self.device)
             s = patterns_of(self.net, x[None], self.device)
             st.discover(pack(s), x[None], np.zeros(1, dtype=np.int32))
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=None, unit=" regions", desc="complexlib bfs", initial=st.n_done)
-        threads = _torch_threads(torch_threads)
-        threads.__enter__()
         remote = workers > 1 or backend in ("dask", "ray")
-        ctx = executor(backend, workers, self.net, address) if remote else None
         last_checkpoint = st.n_done
         # rounds in flight: (lo, hi, futures); a remote search keeps the next round
         # computing while it absorbs the last one (ids do not depend on round bounds)
         depth_limit = 2 if remote else 1
         inflight: deque[tuple[int, int, list[Any]]] = deque()
-        try:
-            with ctx if ctx is not None else contextlib.nullcontext(inline(self.net)) as submit:
-                next_lo = st.n_done
-                while True:
-                    while len(inflight) < depth_limit:
-                        hi = self._round_end(next_lo, batch_size * workers, max_regions, max_depth)
-                        if hi <= next_lo:
-                            break
-                        inflight.append(
-                            (next_lo, hi, self._submit(submit, next_lo, hi, workers, remote))
-                        )
-                        next_lo = hi
-                    if not inflight:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_torch_threads(torch_threads))
+            bar = None
+            if progress:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=None, unit=" regions", desc="complexlib bfs", initial=st.n_done)
+                stack.callback(bar.close)
+            submit = (
+                stack.enter_context(executor(backend, workers, self.net, address))
+                if remote
+                else inline(self.net)
+            )
+            next_lo = st.n_done
+            while True:
+                while len(inflight) < depth_limit:
+                    hi = self._round_end(next_lo, batch_size * workers, max_regions, max_depth)
+                    if hi <= next_lo:
                         break
-                    lo, hi, futures = inflight.popleft()
-                    self._absorb(lo, [f.result() for f in futures])
-                    if bar is not None:
-                        bar.update(hi - lo)
-                        bar.set_postfix(frontier=st.n_discovered - st.n_done)
-                    if checkpoint is not None and st.n_done - last_checkpoint >= checkpoint_every:
-                        self._complete = False
-                        self.seconds += time.perf_counter() - t0
-                        t0 = time.perf_counter()
-                        self.save(checkpoint)
-                        last_checkpoint = st.n_done
-        finally:
-            threads.__exit__(None, None, None)
-            if bar is not None:
-                bar.close()
+                    inflight.append(
+                        (next_lo, hi, self._submit(submit, next_lo, hi, workers, remote))
+                    )
+                    next_lo = hi
+                if not inflight:
+                    break
+                lo, hi, futures = inflight.popleft()
+                self._absorb(lo, [f.result() for f in futures])
+                if bar is not None:
+                    bar.update(hi - lo)
+                    bar.set_postfix(frontier=st.n_discovered - st.n_done)
+                if checkpoint is not None and st.n_done - last_checkpoint >= checkpoint_every:
+                    self._complete = False
+                    self.seconds += time.perf_counter() - t0
+                    t0 = time.perf_counter()
+                    self.save(checkpoint)
+                    last_checkpoint = st.n_done
         self._complete = st.n_done == st.n_discovered
         self.seconds += time.perf_counter() - t0
         if checkpoint is not None:
