@@ -54,7 +54,7 @@ class Complex:
         Where the batched torch steps run.
     facets : {"auto", "planar", "hull", "lp"}
         How facets are decided: ``"auto"`` picks the vectorised 2-D kernel for
-        2-D inputs, qhull in the polar up to 7-D and one LP per candidate above.
+        2-D inputs, qhull in the polar up to 9-D and one LP per candidate above.
 
     Examples
     --------

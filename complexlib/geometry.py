@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 #: Largest dimension in which facets are found with qhull (above: LPs).
-HULL_MAX_DIM = 7
+HULL_MAX_DIM = 9
 #: Ways of deciding facets (``planar`` is the vectorised 2-D kernel of the search).
 FACET_METHODS = ("auto", "hull", "lp", "planar")
 #: Relative tolerance of facet and membership decisions (rows have unit norm).

@@ -75,7 +75,7 @@ class Region:
     def vertices(self) -> np.ndarray:
         """Vertices of the region (for unbounded regions the finite ones; none if it has lines).
 
-        Computed with qhull in the polar, so for modest dimensions (``d <= 7``).
+        Computed with qhull in the polar, so for modest dimensions (``d <= 9``).
         """
         if self._vertices is None:
             self._geometry()

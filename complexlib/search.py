@@ -151,7 +151,7 @@ def process_batch(
     method : how facets are decided: ``"auto"`` (the vectorised 2-D kernel
         :mod:`complexlib.planar` for 2-D inputs, which needs no LP and leaves the
         Chebyshev balls as NaN to be computed on demand; qhull in the polar up to
-        7-D; LPs above), ``"planar"``, ``"hull"`` or ``"lp"``.
+        9-D; LPs above), ``"planar"``, ``"hull"`` or ``"lp"``.
     """
     B, N = patterns.shape
     d = net.input_dim
