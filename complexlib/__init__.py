@@ -29,6 +29,7 @@ from .network import ReLUNetwork, as_network, mlp
 from .plot import (
     plot_1d,
     plot_boundaries,
+    plot_cache,
     plot_complex,
     plot_decision_boundary,
     plot_diameters,
@@ -58,6 +59,7 @@ __all__ = [
     "mlp",
     "plot_1d",
     "plot_boundaries",
+    "plot_cache",
     "plot_complex",
     "plot_decision_boundary",
     "plot_diameters",

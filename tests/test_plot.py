@@ -482,3 +482,50 @@ def test_top_level_names():
         "save",
     ):
         assert getattr(cl, name) is getattr(cl.plot, name)
+
+
+# -- the region cache -----------------------------------------------------------------
+
+
+def test_plot_cache_polygons_are_the_regions_and_markers_the_stats():
+    net = cl.mlp([2, 6, 5, 1], seed=3).double()
+    cache = cl.HypersphereCache(net)
+    t = np.linspace(0, 2 * np.pi, 120)
+    path = np.c_[0.9 * np.cos(t), 0.6 * np.sin(2 * t)]
+    fig = cl.plot_cache(cache, path=path, view=1.0)
+    s = cache.stats()
+    assert s["hits"] + s["misses"] == len(path)  # the path was queried, once per point
+    hits = next(tr for tr in fig.data if tr.name == "hits")
+    misses = next(tr for tr in fig.data if tr.name == "misses")
+    assert len(hits.x) == s["hits"] and len(misses.x) == s["misses"]
+    assert s["hits"] > s["misses"] > 0
+    # every polygon equals the complex's cell of the same pattern, clipped to the same box
+    cx = cl.Complex(net, bound=1.0)
+    cx.bfs(progress=False)
+    ref = {tuple(p): V for p, V in zip(cx.patterns.tolist(), cell_polygons(cx))}
+    reg = cache.regions()
+    polys = {tr.name: tr for tr in fig.data if tr.name.startswith("region")}
+    assert len(polys) == len(reg) == s["size"]
+    for rid, pat in zip(reg.id, reg.pattern):
+        tr = polys[f"region {rid}"]
+        got = np.c_[tr.x[:-1], tr.y[:-1]]
+        want = ref[tuple(pat.tolist())]
+        assert got.shape == want.shape
+        d = np.linalg.norm(got[:, None] - want[None], axis=2)
+        assert d.min(axis=1).max() < 1e-9 and d.min(axis=0).max() < 1e-9
+
+
+def test_plot_cache_needs_a_2d_network():
+    cache = cl.HypersphereCache(cl.mlp([3, 4, 1], seed=0))
+    with pytest.raises(ValueError, match="2-D input"):
+        cl.plot_cache(cache)
+    with pytest.raises(TypeError, match="HypersphereCache"):
+        cl.plot_cache(cl.mlp([2, 4, 1], seed=0))
+    with pytest.raises(ValueError, match=r"\(n, 2\)"):
+        cl.plot_cache(cl.HypersphereCache(cl.mlp([2, 4, 1], seed=0)), path=np.zeros((4, 3)))
+
+
+def test_plot_cache_top_level():
+    assert cl.plot_cache is cl.plot.plot_cache
+    fig = cl.plot_cache(cl.HypersphereCache(cl.mlp([2, 4, 1], seed=0)))  # empty cache
+    assert not any(tr.name.startswith("region") for tr in fig.data)

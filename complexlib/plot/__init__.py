@@ -6,6 +6,7 @@
 :func:`plot_boundaries`        each neuron's bent hyperplane, coloured by layer
 :func:`plot_decision_boundary` the exact zero set (or argmax boundaries) of f
 :func:`plot_dual_graph`        the dual graph at the regions' centres
+:func:`plot_cache`             a region cache's regions and balls, hits and misses on a path
 :func:`plot_1d`                f: R -> R, its breakpoints and its derivative
 :func:`plot_face_counts`       histograms of facets per region, with the 2d bound
 :func:`plot_diameters`         dual-graph diameter against width^depth
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from ._common import cell_polygons
 from .boundaries import decision_segments, neuron_segments, plot_boundaries, plot_decision_boundary
+from .cache import plot_cache
 from .cells import plot_complex
 from .graph import plot_dual_graph
 from .io import save
@@ -36,6 +38,7 @@ __all__ = [
     "pieces_1d",
     "plot_1d",
     "plot_boundaries",
+    "plot_cache",
     "plot_complex",
     "plot_decision_boundary",
     "plot_diameters",
