@@ -264,6 +264,14 @@ def polyline(pieces: Sequence[np.ndarray], closed: bool = False) -> tuple[list, 
     return xs, ys
 
 
+def line_trace(pieces: Sequence[np.ndarray], closed: bool = False, **scatter: Any) -> Any:
+    """One Plotly line trace drawing every piece (see :func:`polyline`)."""
+    import plotly.graph_objects as go
+
+    xs, ys = polyline(pieces, closed=closed)
+    return go.Scatter(x=xs, y=ys, mode="lines", **scatter)
+
+
 def pattern_summary(cx: Complex, pattern: np.ndarray, max_chars: int = 48) -> str:
     """A short text of a pattern: ``+``/``-`` per neuron by layer, or counts when long."""
     widths = cx.net.hidden_widths

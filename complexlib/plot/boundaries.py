@@ -14,6 +14,7 @@ from ._common import (
     clip_halfplane,
     layer_colours,
     line_segment,
+    line_trace,
     planar_layout,
     polyline,
     region_maps,
@@ -181,12 +182,10 @@ def plot_boundaries(
     colours = layer_colours(len(widths))
     fig = go.Figure()
     P = _domain_outline(cx, view)
-    xs, ys = polyline([P], closed=True)
     fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=ys,
-            mode="lines",
+        line_trace(
+            [P],
+            closed=True,
             line={"color": "#888", "width": 1},
             hoverinfo="skip",
             name="domain",
@@ -427,12 +426,10 @@ def plot_decision_boundary(
             )
         )
     if cells:
-        xs, ys = polyline([V for V in polys if V is not None], closed=True)
         fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
+            line_trace(
+                [V for V in polys if V is not None],
+                closed=True,
                 line={"color": "rgba(90, 90, 90, 0.6)", "width": 0.6},
                 hoverinfo="skip",
                 name="cells",

@@ -10,6 +10,7 @@ from ._common import (
     cell_polygons,
     check_complex,
     layer_colours,
+    line_trace,
     planar_layout,
     polyline,
     region_hovers,
@@ -111,12 +112,10 @@ def plot_dual_graph(
     colours = layer_colours(len(cx.net.hidden_widths))
     fig = go.Figure()
     if cells and layout == "centers" and d == 2 and polys is not None:
-        xs, ys = polyline([V for V in polys if V is not None], closed=True)
         fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
+            line_trace(
+                [V for V in polys if V is not None],
+                closed=True,
                 line={"color": "rgba(120, 120, 120, 0.5)", "width": 0.6},
                 hoverinfo="skip",
                 name="cells",
