@@ -193,20 +193,25 @@ class Complex:
 
                 bar = tqdm(total=None, unit=" regions", desc="complexlib bfs", initial=st.n_done)
                 stack.callback(bar.close)
+            local = inline(self.net)
             submit = (
                 stack.enter_context(executor(backend, workers, self.net, address))
                 if remote
-                else inline(self.net)
+                else local
             )
+            ready = getattr(submit, "ready", lambda: True)
             next_lo = st.n_done
             while True:
                 while len(inflight) < depth_limit:
                     hi = self._round_end(next_lo, batch_size * workers, max_regions, max_depth)
                     if hi <= next_lo:
                         break
-                    inflight.append(
-                        (next_lo, hi, self._submit(submit, next_lo, hi, workers, remote))
-                    )
+                    if remote and not ready():  # workers still starting: work here meanwhile
+                        hi = self._round_end(next_lo, batch_size, max_regions, max_depth)
+                        futures = self._submit(local, next_lo, hi, 1, False)
+                    else:
+                        futures = self._submit(submit, next_lo, hi, workers, remote)
+                    inflight.append((next_lo, hi, futures))
                     next_lo = hi
                 if not inflight:
                     break

@@ -48,6 +48,13 @@ def _single_thread() -> None:
     torch.set_num_threads(1)
 
 
+def _warm() -> bool:
+    """A first task: makes a worker import what the search needs."""
+    from . import search  # noqa: F401
+
+    return True
+
+
 def _run_with_worker_net(fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
     return fn(_WORKER_NET["net"], *args, **kw)
 
@@ -95,7 +102,15 @@ def executor(backend: str, workers: int, net: Any, address: Any = None) -> Itera
             reuse=False,
             env=one,
         )
-        yield lambda fn, *a, **k: ex.submit(_run_with_worker_net, fn, *a, **k)
+        # start every worker now (spawning and importing torch take seconds); the search
+        # works inline until they are up (see ``submit.ready``)
+        warm = [ex.submit(_warm) for _ in range(workers)]
+
+        def submit_loky(fn: Callable[..., Any], *a: Any, **k: Any) -> Any:
+            return ex.submit(_run_with_worker_net, fn, *a, **k)
+
+        submit_loky.ready = lambda: all(f.done() for f in warm)  # type: ignore[attr-defined]
+        yield submit_loky
         return
     if backend == "threading":
         from concurrent.futures import ThreadPoolExecutor
