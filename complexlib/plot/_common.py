@@ -142,16 +142,34 @@ def cell_polygons(cx: Complex, view: Any = None) -> list[np.ndarray | None]:
     (4, (4, 2))
     """
     lo, hi = view_box(cx, view)
-    d = cx.net.input_dim
     _, _, A, b = region_maps(cx)
+    return clipped_polygons(A, b, lo, hi, cx._dom_A, cx._dom_b, lp=cx.lp)
+
+
+def clipped_polygons(
+    A: np.ndarray,
+    b: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    dom_A: np.ndarray | None = None,
+    dom_b: np.ndarray | None = None,
+    lp: str = "highs",
+) -> list[np.ndarray | None]:
+    """Vertices of each polyhedron ``A[k] x + b[k] <= 0`` (and the domain) within ``[lo, hi]``.
+
+    ``None`` where it does not meet the box's interior; 2-D polygons counter-clockwise.
+    """
+    d = A.shape[2]
     boxA = np.vstack([np.eye(d), -np.eye(d)])
     boxb = np.concatenate([-hi, lo])
+    if dom_A is not None and dom_b is not None:
+        boxA, boxb = np.vstack([dom_A, boxA]), np.concatenate([dom_b, boxb])
     out: list[np.ndarray | None] = []
-    for i in range(len(cx)):
-        Ai = np.vstack([A[i], cx._dom_A, boxA])
-        bi = np.concatenate([b[i], cx._dom_b, boxb])
+    for i in range(A.shape[0]):
         try:
-            g = region_geometry(Ai, bi, want_vertices=True, lp=cx.lp)
+            g = region_geometry(
+                np.vstack([A[i], boxA]), np.concatenate([b[i], boxb]), want_vertices=True, lp=lp
+            )
         except DegenerateGeometryError:
             out.append(None)
             continue
@@ -159,9 +177,7 @@ def cell_polygons(cx: Complex, view: Any = None) -> list[np.ndarray | None]:
         if V is None or len(V) < d + 1:
             out.append(None)
             continue
-        if d == 2:
-            V = ccw(V)
-        out.append(V)
+        out.append(ccw(V) if d == 2 else V)
     return out
 
 

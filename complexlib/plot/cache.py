@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..exceptions import DegenerateGeometryError
-from ..geometry import _halfspaces_from_maps, affine_maps, region_geometry
-from ._common import ccw, planar_layout, polyline, view_box
+from ..geometry import _halfspaces_from_maps, affine_maps
+from ._common import clipped_polygons, planar_layout, polyline, view_box
 
 if TYPE_CHECKING:
     from ..cache import HypersphereCache
@@ -75,20 +74,7 @@ def cache_polygons(
         return []
     Z, _, bound = affine_maps(cache.net, reg.pattern)
     A, b = _halfspaces_from_maps(Z, bound, reg.pattern)
-    boxA = np.vstack([np.eye(2), -np.eye(2)])
-    boxb = np.concatenate([-hi, lo])
-    out: list[np.ndarray | None] = []
-    for i in range(len(reg)):
-        try:
-            g = region_geometry(
-                np.vstack([A[i], boxA]), np.concatenate([b[i], boxb]), want_vertices=True
-            )
-        except DegenerateGeometryError:
-            out.append(None)
-            continue
-        V = g.vertices
-        out.append(ccw(V) if V is not None and len(V) >= 3 else None)
-    return out
+    return clipped_polygons(A, b, lo, hi)
 
 
 def _circles(centres: np.ndarray, radii: np.ndarray, n: int = 72) -> list[np.ndarray]:
