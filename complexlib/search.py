@@ -54,6 +54,22 @@ def _scale(x: np.ndarray) -> np.ndarray:
     return 1.0 + np.linalg.norm(np.atleast_2d(x), axis=-1)
 
 
+def _local_halfspaces(
+    net: ReLUNetwork, x: np.ndarray, device: Any = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Patterns read at ``x`` and their regions' rows scaled to unit norm.
+
+    Returns ``(s, An, bn, live)``; rows constant on the region (``live`` False) are zero.
+    """
+    s = patterns_of(net, x, device)
+    Z, _, bound = affine_maps(net, s, device)
+    A, b = _halfspaces_from_maps(Z, bound, s)
+    nrm = np.linalg.norm(A, axis=2)
+    live = nrm > 0
+    safe = np.where(live, nrm, 1.0)
+    return s, A / safe[:, :, None], b / safe, live
+
+
 def generic_margin(
     net: ReLUNetwork, x: np.ndarray, device: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -61,13 +77,8 @@ def generic_margin(
 
     Neurons that are constant on the point's region do not count.
     """
-    s = patterns_of(net, x, device)
-    Z, _, bound = affine_maps(net, s, device)
-    A, b = _halfspaces_from_maps(Z, bound, s)
-    nrm = np.linalg.norm(A, axis=2)
-    vals = np.einsum("bnd,bd->bn", A, x) + b
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dist = np.where(nrm > 0, -vals / np.where(nrm > 0, nrm, 1.0), np.inf)
+    s, An, bn, live = _local_halfspaces(net, x, device)
+    dist = np.where(live, -(np.einsum("bnd,bd->bn", An, x) + bn), np.inf)
     return s, dist.min(axis=1) if dist.shape[1] else np.full(len(x), np.inf)
 
 
@@ -111,14 +122,9 @@ def crossing_check(
     closure of that region: then the open segment ``(q, x]`` lies in it, so
     it is the unique region just across the facet at ``q``.
     """
-    s = patterns_of(net, x, device)
-    Z, _, bound = affine_maps(net, s, device)
-    A, b = _halfspaces_from_maps(Z, bound, s)
-    nrm = np.linalg.norm(A, axis=2)
-    live = nrm > 0
-    safe = np.where(live, nrm, 1.0)
-    vx = (np.einsum("bnd,bd->bn", A, x) + b) / safe
-    vq = (np.einsum("bnd,bd->bn", A, q) + b) / safe
+    s, An, bn, live = _local_halfspaces(net, x, device)
+    vx = np.einsum("bnd,bd->bn", An, x) + bn
+    vq = np.einsum("bnd,bd->bn", An, q) + bn
     sx = _scale(x)[:, None]
     gen = np.all(~live | (vx < -10 * RTOL * sx), axis=1)
     clo = np.all(~live | (vq <= RTOL * sx), axis=1)
