@@ -165,18 +165,18 @@ def process_batch(
     A, b = _halfspaces_from_maps(Z, bound, patterns)
     if method == "planar" and d != 2:
         raise ValueError(f"the planar facet method needs 2-D inputs, this network takes {d}")
-    if d == 2 and method in ("auto", "planar"):
-        return _finish(
-            net, patterns, A, _planar_facets(A, b, hints, dom_A, dom_b), dom_A, dom_b, device
-        )
-    center = np.empty((B, d))
-    inradius = np.empty(B)
-    bounded = np.empty(B, dtype=bool)
+    # every region's rows: its neurons', then the domain's sides
     if dom_A.shape[0]:
         Afull = np.concatenate([A, np.broadcast_to(dom_A, (B, *dom_A.shape))], axis=1)
         bfull = np.concatenate([b, np.broadcast_to(dom_b, (B, dom_b.shape[0]))], axis=1)
     else:
         Afull, bfull = A, b
+    if d == 2 and method in ("auto", "planar"):
+        facets = _planar_facets(Afull, bfull, hints, N)
+        return _finish(net, patterns, A, facets, dom_A, dom_b, device)
+    center = np.empty((B, d))
+    inradius = np.empty(B)
+    bounded = np.empty(B, dtype=bool)
     inner = analytic_centers(Afull, bfull, hints, device=device)
     n_dom = np.zeros(B, dtype=np.int32)
     ptr = np.zeros(B + 1, dtype=np.int64)
@@ -224,13 +224,9 @@ def process_batch(
 PLANAR_CHUNK = 1 << 21
 
 
-def _planar_facets(A, b, hints, dom_A, dom_b) -> tuple[Any, ...]:
-    """Facets of a batch of 2-D regions with :func:`~complexlib.planar.planar_facets`."""
-    B, N, d = A.shape
-    if dom_A.shape[0]:
-        A = np.concatenate([A, np.broadcast_to(dom_A, (B, *dom_A.shape))], axis=1)
-        b = np.concatenate([b, np.broadcast_to(dom_b, (B, dom_b.shape[0]))], axis=1)
-    m = A.shape[1]
+def _planar_facets(A, b, hints, N) -> tuple[Any, ...]:
+    """Facets of a batch of 2-D regions (rows: ``N`` neurons', then the domain's)."""
+    B, m, d = A.shape
     step = max(1, PLANAR_CHUNK // max(1, m * min(m, 24)))
     ptrs, rows, pts, margins, bounded, n_dom = [np.zeros(1, dtype=np.int64)], [], [], [], [], []
     for lo in range(0, B, step):
