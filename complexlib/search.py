@@ -244,9 +244,7 @@ def _planar_facets(A, b, hints, N) -> tuple[Any, ...]:
         margins.append(pf.margin[keep])
         bounded.append(pf.bounded)
     q = np.concatenate(pts) if pts else np.zeros((0, d))
-    eps = 0.25 * np.minimum(
-        np.concatenate(margins) if margins else np.zeros(0), 1.0 + np.linalg.norm(q, axis=1)
-    )
+    eps = 0.25 * (np.concatenate(margins) if margins else np.zeros(0))  # _finish caps it
     nan = np.full(B, np.nan)
     return (
         np.concatenate(ptrs),
