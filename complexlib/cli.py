@@ -6,6 +6,8 @@
     complexlib enumerate --widths 2,16,16,1 --seed 0 [--bound 1] --out c.npz
     complexlib enumerate --model net.pt --out c.npz  # a saved torch model
     complexlib info c.npz
+    complexlib experiment grid --dims 2,3 --widths 4,8 --depths 1,2 --trials 0,1 --out DIR
+    complexlib experiment report --out DIR
 """
 
 from __future__ import annotations
@@ -106,6 +108,126 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ints(text: str) -> list[int]:
+    try:
+        v = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers like 2,3,4, got {text!r}"
+        ) from None
+    if not v:
+        raise argparse.ArgumentTypeError(f"expected at least one integer, got {text!r}")
+    return v
+
+
+def _experiment_grid(args: argparse.Namespace) -> int:
+    from .experiments.grid import run_grid
+
+    res = run_grid(
+        args.dims,
+        args.widths,
+        args.depths,
+        args.trials,
+        out_dir=args.out,
+        n_jobs=args.jobs,
+        progress=not args.no_progress,
+        largest_first=args.largest_first,
+        exact_max_nodes=args.exact_max_nodes,
+        volumes=not args.no_volumes,
+        max_regions=args.max_regions,
+    )
+    done, skipped = len(res["ran"]), len(res["skipped"])
+    print(f"{done} runs done, {skipped} skipped (their results were already in {args.out})")
+    return 0
+
+
+def _experiment_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .experiments.figures import grid_figures
+    from .experiments.tables import (
+        load_runs,
+        result_rows,
+        summary_markdown,
+        summary_rows,
+        write_csv,
+    )
+
+    out = Path(args.out)
+    runs = load_runs(out)
+    paths = [write_csv(result_rows(runs), out / "results.csv")]
+    summary = summary_rows(runs)
+    paths.append(write_csv(summary, out / "summary.csv"))
+    (out / "summary.md").write_text(summary_markdown(summary) + "\n")
+    paths.append(out / "summary.md")
+    if not args.no_figures:
+        paths += grid_figures(runs, out / "figures")
+    print(f"{len(runs)} runs; wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def add_experiment_parsers(sub: Any) -> Any:
+    """The ``experiment`` command group; returns its subparsers (add more experiments there)."""
+    from .experiments.grid import DEPTHS, DIMS, TRIALS, WIDTHS
+
+    x = sub.add_parser(
+        "experiment",
+        help="the face-count and diameter study (grid, report)",
+        description="Reproducible experiments of the face-count and diameter study.",
+    )
+    xsub = x.add_subparsers(dest="experiment", required=True)
+
+    def csv_ints(v: Sequence[int]) -> str:
+        return ",".join(map(str, v))
+
+    g = xsub.add_parser(
+        "grid",
+        help="train and enumerate every (d, width, depth, trial) of a grid",
+        description="Train [d] + [width] * depth + [3] on blobs and enumerate its whole complex, "
+        "for every configuration; one JSON file per run under OUT/runs, written as each run "
+        "finishes. Runs whose file exists are skipped (an interrupted grid resumes).",
+    )
+    g.add_argument("--dims", type=_ints, default=list(DIMS), help=f"default {csv_ints(DIMS)}")
+    g.add_argument("--widths", type=_ints, default=list(WIDTHS), help=f"default {csv_ints(WIDTHS)}")
+    g.add_argument(
+        "--depths",
+        type=_ints,
+        default=list(DEPTHS),
+        help=f"hidden layers, default {csv_ints(DEPTHS)}",
+    )
+    g.add_argument("--trials", type=_ints, default=list(TRIALS), help=f"default {csv_ints(TRIALS)}")
+    g.add_argument("--out", required=True, help="results folder")
+    g.add_argument("--jobs", type=int, default=1, help="runs in parallel (default 1)")
+    g.add_argument(
+        "--largest-first",
+        action="store_true",
+        help="start the largest runs first (default: smallest)",
+    )
+    g.add_argument(
+        "--exact-max-nodes",
+        type=int,
+        default=5000,
+        help="exact diameters up to this many regions, bounds above (default 5000)",
+    )
+    g.add_argument("--no-volumes", action="store_true", help="skip the bounded regions' volumes")
+    g.add_argument(
+        "--max-regions", type=int, default=None, help="cap each search (runs become incomplete)"
+    )
+    g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    g.set_defaults(func=_experiment_grid)
+
+    r = xsub.add_parser(
+        "report",
+        help="tables and figures of a grid's results",
+        description="Write OUT/results.csv (one row per run), OUT/summary.csv and OUT/summary.md "
+        "(mean ± std per d, depth, width) and the figures under OUT/figures.",
+    )
+    r.add_argument("--out", required=True, help="results folder of 'complexlib experiment grid'")
+    r.add_argument("--no-figures", action="store_true", help="tables only")
+    r.set_defaults(func=_experiment_report)
+    return xsub
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``complexlib`` command."""
     p = argparse.ArgumentParser(
@@ -152,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("file", help="a .npz complex file")
     i.add_argument("--json", action="store_true", help="print the summary as JSON")
     i.set_defaults(func=_info)
+
+    add_experiment_parsers(sub)
     return p
 
 
