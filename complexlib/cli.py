@@ -8,6 +8,8 @@
     complexlib info c.npz
     complexlib experiment grid --dims 2,3 --widths 4,8 --depths 1,2 --trials 0,1 --out DIR
     complexlib experiment report --out DIR
+    complexlib experiment digits --max-regions 1000000 --out DIR [--progress-checkpoints 0,5,200]
+    complexlib experiment segment --widths 2,16,16,1 --a=-1,0 --b=1,0.5   # exact pieces
 """
 
 from __future__ import annotations
@@ -166,6 +168,85 @@ def _experiment_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _floats(text: str) -> list[float]:
+    try:
+        v = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers like -1,0.5, got {text!r}"
+        ) from None
+    if not v:
+        raise argparse.ArgumentTypeError(f"expected at least one number, got {text!r}")
+    return v
+
+
+def _experiment_digits(args: argparse.Namespace) -> int:
+    from .experiments.digits import run_digits, run_digits_progress
+
+    max_regions = args.max_regions if args.max_regions > 0 else None
+    res = run_digits(
+        max_regions=max_regions,
+        out=args.out,
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        workers=args.workers,
+        progress=not args.no_progress,
+        save_complex=args.save_complex,
+        domain=args.domain,
+    )
+    st = res["stats"]
+    print(
+        f"test accuracy {res['test_accuracy']:.3f}; {st['regions']} regions "
+        f"({'complete' if st['complete'] else 'capped'}) in {st['search_seconds']:.1f} s; "
+        f"{st['data_regions']} hold training points ({st['points_outside']} points outside)"
+    )
+    print(
+        f"mean facets: all {st['all']['facets']['mean']:.3f}, "
+        f"data regions {st['data']['facets']['mean']:.3f}; wrote {args.out}/digits.json"
+    )
+    if args.progress_checkpoints:
+        rows = run_digits_progress(
+            checkpoints=args.progress_checkpoints,
+            max_regions=args.progress_max_regions if args.progress_max_regions > 0 else None,
+            out=args.out,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            workers=args.workers,
+            domain=args.domain,
+        )
+        print(f"{len(rows)} checkpoints; wrote {args.out}/digits_progress.csv")
+    return 0
+
+
+def _experiment_segment(args: argparse.Namespace) -> int:
+    import complexlib as cl
+
+    from .local import segment_regions
+
+    if (args.model is None) == (args.widths is None):
+        raise SystemExit("error: give exactly one of --model FILE or --widths 2,16,16,1")
+    net = _load_model(args.model) if args.model else cl.mlp(args.widths, seed=args.seed)
+    try:
+        seg = segment_regions(net, args.a, args.b)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from exc
+    out = {
+        "pieces": seg.pieces,
+        "regions": seg.regions,
+        "length": seg.length,
+        "density": seg.density,
+        "breakpoints": seg.breakpoints.tolist(),
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        _print_summary({k: v for k, v in out.items() if k != "breakpoints"})
+    return 0
+
+
 def add_experiment_parsers(sub: Any) -> Any:
     """The ``experiment`` command group; returns its subparsers (add more experiments there)."""
     from .experiments.grid import DEPTHS, DIMS, TRIALS, WIDTHS
@@ -225,6 +306,60 @@ def add_experiment_parsers(sub: Any) -> Any:
     r.add_argument("--out", required=True, help="results folder of 'complexlib experiment grid'")
     r.add_argument("--no-figures", action="store_true", help="tables only")
     r.set_defaults(func=_experiment_report)
+
+    dg = xsub.add_parser(
+        "digits",
+        help="the real-data run: load_digits, the complex over the 5-D embedding",
+        description="Train [64,5,8,8,8,10] on scikit-learn's load_digits with seeded SGD, take "
+        "the complex of the sub-network 5->8->8->8->10 over the first-layer embedding (a BFS "
+        "capped at --max-regions), map the training points to their regions and compare data "
+        "regions with all regions. Writes OUT/digits.json, digits_regions.csv, digits_points.csv "
+        "and, with --progress-checkpoints, digits_progress.csv / .json.",
+    )
+    dg.add_argument("--out", required=True, help="results folder")
+    dg.add_argument(
+        "--max-regions", type=int, default=1_000_000, help="cap of the search (0: none)"
+    )
+    dg.add_argument("--epochs", type=int, default=200, help="SGD epochs (default 200)")
+    dg.add_argument("--lr", type=float, default=0.1, help="SGD learning rate (default 0.1)")
+    dg.add_argument("--batch-size", type=int, default=64, help="default 64")
+    dg.add_argument("--seed", type=int, default=0, help="initialisation and shuffle seed")
+    dg.add_argument(
+        "--domain",
+        choices=("orthant", "all"),
+        default="orthant",
+        help="the embedding's domain: z >= 0 (default, where embeddings live) or all of R^5",
+    )
+    dg.add_argument("--workers", type=int, default=1, help="search workers (default 1)")
+    dg.add_argument(
+        "--progress-checkpoints",
+        type=_ints,
+        default=None,
+        help="also the training-progress run at these epochs, e.g. 0,1,2,5,10,20,50,100,200",
+    )
+    dg.add_argument(
+        "--progress-max-regions",
+        type=int,
+        default=20_000,
+        help="cap of each checkpoint's search (default 20000; 0: none)",
+    )
+    dg.add_argument("--save-complex", action="store_true", help="also OUT/digits_complex.npz")
+    dg.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    dg.set_defaults(func=_experiment_digits)
+
+    sg = xsub.add_parser(
+        "segment",
+        help="exact region count along a segment [a, b]",
+        description="Exact pieces of the segment [a, b] (the network restricted to the line): "
+        "pieces, distinct regions, length, pieces per unit length, breakpoints.",
+    )
+    sg.add_argument("--widths", type=_widths, default=None, help="cl.mlp architecture")
+    sg.add_argument("--seed", type=int, default=0)
+    sg.add_argument("--model", default=None, help="a saved torch module instead of --widths")
+    sg.add_argument("--a", type=_floats, required=True, help="start, e.g. --a=-1,0 (with = when it starts with -)")
+    sg.add_argument("--b", type=_floats, required=True, help="end, e.g. 1,0.5")
+    sg.add_argument("--json", action="store_true", help="print JSON (with the breakpoints)")
+    sg.set_defaults(func=_experiment_segment)
     return xsub
 
 

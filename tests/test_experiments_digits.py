@@ -171,3 +171,15 @@ def test_unknown_domain(capped):
     _, Z, _, _, _, rest = capped
     with pytest.raises(ValueError, match="unknown domain"):
         digits_complex(rest, Z, max_regions=10, domain="ball")
+
+
+def test_cli_digits(tmp_path, capsys):
+    from complexlib.cli import main
+
+    args = ["experiment", "digits", "--out", str(tmp_path), "--max-regions", "100"]
+    args += ["--epochs", "2", "--progress-checkpoints", "0,2", "--progress-max-regions", "50"]
+    assert main(args + ["--no-progress"]) == 0
+    assert "100 regions (capped)" in capsys.readouterr().out
+    assert json.loads((tmp_path / "digits.json").read_text())["epochs"] == 2
+    with open(tmp_path / "digits_progress.csv") as fh:
+        assert [int(r["regions"]) for r in csv.DictReader(fh)] == [50, 50]

@@ -240,3 +240,18 @@ def test_ball_volume_closed_forms():
 def test_ball_rejects_bad_radius(radius):
     with pytest.raises(ValueError, match="radius"):
         ball_regions(one_layer(2, 3, 0), [0.0, 0.0], radius)
+
+
+def test_cli_segment(capsys):
+    import json
+
+    from complexlib.cli import main
+
+    assert main(["experiment", "segment", "--widths", "2,16,16,1", "--a=-1,0", "--b=1,0.5"]) == 0
+    assert "pieces" in capsys.readouterr().out
+    main(["experiment", "segment", "--widths", "2,16,16,1", "--a=-1,0", "--b=1,0.5", "--json"])
+    got = json.loads(capsys.readouterr().out)
+    want = segment_regions(cl.mlp([2, 16, 16, 1], seed=0), [-1.0, 0.0], [1.0, 0.5])
+    assert got["pieces"] == want.pieces == len(got["breakpoints"]) + 1
+    with pytest.raises(SystemExit, match="shape"):
+        main(["experiment", "segment", "--widths", "2,4,1", "--a=0,0", "--b=1,1,1"])
