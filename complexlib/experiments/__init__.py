@@ -8,8 +8,10 @@ Modules (imported on use; nothing heavy happens at import):
 ``volumes``    volumes of bounded regions
 ``tables``     results and summary tables (CSV, Markdown)
 ``figures``    the study's figures through :mod:`complexlib.plot`
+``digits``     the real-data run: load_digits, the complex over the 5-D embedding, data regions
 
-The command line: ``complexlib experiment grid ...`` and ``complexlib experiment report ...``.
+The command line: ``complexlib experiment grid|report|digits|segment ...``.
+Local region counts (segments, boxes, balls) live in :mod:`complexlib.local`.
 """
 
 from __future__ import annotations
