@@ -110,16 +110,25 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ints(text: str) -> list[int]:
+def _numbers(text: str, cast: Any, what: str, example: str) -> list[Any]:
+    """Comma-separated values of one type (an argparse type); at least one."""
     try:
-        v = [int(t) for t in text.split(",") if t.strip()]
+        v = [cast(t) for t in text.split(",") if t.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers like 2,3,4, got {text!r}"
+            f"expected comma-separated {what}s like {example}, got {text!r}"
         ) from None
     if not v:
-        raise argparse.ArgumentTypeError(f"expected at least one integer, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected at least one {what}, got {text!r}")
     return v
+
+
+def _ints(text: str) -> list[int]:
+    return _numbers(text, int, "integer", "2,3,4")
+
+
+def _floats(text: str) -> list[float]:
+    return _numbers(text, float, "number", "-1,0.5")
 
 
 def _experiment_grid(args: argparse.Namespace) -> int:
@@ -166,18 +175,6 @@ def _experiment_report(args: argparse.Namespace) -> int:
         paths += grid_figures(runs, out / "figures")
     print(f"{len(runs)} runs; wrote " + ", ".join(str(p) for p in paths))
     return 0
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        v = [float(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers like -1,0.5, got {text!r}"
-        ) from None
-    if not v:
-        raise argparse.ArgumentTypeError(f"expected at least one number, got {text!r}")
-    return v
 
 
 def _experiment_digits(args: argparse.Namespace) -> int:
@@ -356,7 +353,12 @@ def add_experiment_parsers(sub: Any) -> Any:
     sg.add_argument("--widths", type=_widths, default=None, help="cl.mlp architecture")
     sg.add_argument("--seed", type=int, default=0)
     sg.add_argument("--model", default=None, help="a saved torch module instead of --widths")
-    sg.add_argument("--a", type=_floats, required=True, help="start, e.g. --a=-1,0 (with = when it starts with -)")
+    sg.add_argument(
+        "--a",
+        type=_floats,
+        required=True,
+        help="start, e.g. --a=-1,0 (with = when it starts with -)",
+    )
     sg.add_argument("--b", type=_floats, required=True, help="end, e.g. 1,0.5")
     sg.add_argument("--json", action="store_true", help="print JSON (with the breakpoints)")
     sg.set_defaults(func=_experiment_segment)
