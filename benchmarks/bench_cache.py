@@ -3,7 +3,7 @@
 Sections (``--sections`` picks some):
 
 * ``paths``: hit rate on smooth 2-D paths, point by point: complexlib's region cache against
-  the point-ball strategy (``PointBallCache`` below), at the same queries.
+  the point-ball strategy (``complexlib.cache.PointBallCache``), at the same queries.
 * ``throughput``: batches of 4,096 queries on deep nets, cached inference against a plain
   torch forward pass of the same batch: queries around a few dozen operating points, and a
   random walk.
@@ -24,101 +24,7 @@ import numpy as np
 import torch
 
 import complexlib as cl
-from complexlib.cache_index import make_index
-
-
-class PointBallCache:
-    """The earlier "hypersphere caching" design, kept here as the baseline.
-
-    One entry per missed query point ``x``: the ball of radius ``min_j |z_j(x)| / ||a_j||``
-    (the exact distance to the nearest hyperplane, from :func:`complexlib.linearize_at_point`)
-    and the affine map at ``x``.  Lookup: the last ball hit, the balls added since the index
-    was built (linear scan), the index (``k`` nearest centres, radius checked), else a miss:
-    linearise the point and add its ball; the index is rebuilt every ``rebuild_threshold``
-    insertions.
-    """
-
-    def __init__(self, net, rebuild_threshold: int = 10, k: int = 4, index: str = "balltree"):
-        self.net = cl.as_network(net)
-        d, o = self.net.input_dim, self.net.output_dim
-        self.centers = np.zeros((0, d))
-        self.radii = np.zeros(0)
-        self.W = np.zeros((0, o, d))
-        self.c = np.zeros((0, o))
-        self.k, self.index, self.rebuild_threshold = k, index, rebuild_threshold
-        self.tree = None
-        self.tree_n = 0
-        self.last = -1
-        self.hits = self.misses = 0
-
-    def _inside(self, x, i):
-        return np.linalg.norm(self.centers[i] - x, axis=-1) < self.radii[i]
-
-    def find(self, x: np.ndarray) -> int:
-        if self.last >= 0 and self._inside(x, self.last):
-            return self.last
-        n = len(self.radii)
-        if n > self.tree_n:
-            recent = np.arange(self.tree_n, n)
-            ok = recent[self._inside(x, recent)]
-            if ok.size:
-                return int(ok[0])
-        if self.tree is not None:
-            ind = self.tree.query(x[None], self.k)[0]
-            ind = ind[ind >= 0]
-            ok = ind[self._inside(x, ind)]
-            if ok.size:
-                return int(ok[0])
-        return -1
-
-    def __call__(self, x) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        i = self.find(x)
-        if i >= 0:
-            self.hits += 1
-            self.last = i
-            return self.W[i] @ x + self.c[i]
-        self.misses += 1
-        lin = cl.linearize_at_point(self.net, x, halfspaces=False)
-        self.centers = np.vstack([self.centers, x[None]])
-        self.radii = np.r_[self.radii, lin.radius]
-        self.W = np.concatenate([self.W, lin.W])
-        self.c = np.concatenate([self.c, lin.c])
-        self.last = len(self.radii) - 1
-        if len(self.radii) - self.tree_n >= self.rebuild_threshold:
-            self.rebuild()
-        return lin.output[0]
-
-    def add(self, X: np.ndarray) -> None:
-        """Insert the balls of the points ``X`` (to fill the cache for timing)."""
-        lin = cl.linearize_at_point(self.net, X, halfspaces=False)
-        self.centers = np.vstack([self.centers, X])
-        self.radii = np.r_[self.radii, lin.radius]
-        self.W = np.concatenate([self.W, lin.W])
-        self.c = np.concatenate([self.c, lin.c])
-        self.rebuild()
-
-    def rebuild(self) -> None:
-        self.tree = make_index(self.index, self.centers)
-        self.tree_n = len(self.radii)
-
-    def batch(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Vectorised lookup of a batch (hits only; misses are not inserted)."""
-        ind = self.tree.query(X, self.k)
-        safe = np.maximum(ind, 0)
-        ok = (ind >= 0) & (
-            np.linalg.norm(self.centers[safe] - X[:, None], axis=2) < self.radii[safe]
-        )
-        first = np.where(ok.any(1), safe[np.arange(len(X)), ok.argmax(1)], -1)
-        hit = first >= 0
-        out = (
-            np.einsum("nod,nd->no", self.W[np.maximum(first, 0)], X) + self.c[np.maximum(first, 0)]
-        )
-        return out, hit
-
-    def bytes_per_entry(self) -> int:
-        d, o = self.net.input_dim, self.net.output_dim
-        return 8 * (d + 1 + o * d + o)
+from complexlib.cache import PointBallCache
 
 
 def timed(f, reps: int):
@@ -155,7 +61,7 @@ def bench_paths(quick: bool) -> None:
         name = f"[{','.join(map(str, widths))}]s{seed}"
         for label, hits, entries, per in (
             ("regions", s["hits"], s["size"], s["bytes_per_region"]),
-            ("point-balls", base.hits, len(base.radii), base.bytes_per_entry()),
+            ("point-balls", base.hits, len(base.radii), sum(base.bytes_per_entry().values())),
         ):
             print(
                 f"{name:<22}{n:>7}  {label:<14}{hits:>6}{hits / n:>10.1%}{entries:>9}"
@@ -271,7 +177,7 @@ def bench_lookup(quick: bool) -> None:
         hit = (cache.stats()["hits"] - h0) / (nq + 3 * len(Q))
         print(
             f"{len(reg):>8}{t1 * 1e6:>16.0f}{t1b * 1e6:>16.0f}{tb * 1e6:>20.2f}{tbb * 1e6:>20.2f}"
-            f"{hit:>6.0%}{cache.stats()['bytes_per_region']:>14}{base.bytes_per_entry():>12}"
+            f"{hit:>6.0%}{cache.stats()['bytes_per_region']:>14}{sum(base.bytes_per_entry().values()):>12}"
         )
 
 

@@ -310,5 +310,5 @@ def test_many_pending_anchors_force_a_rebuild():
     cache(X)
     assert cache.stats()["size"] > 1024
     cache(X[:200] + 1e-9)
-    assert cache._tree is not None and cache._tree.n > 1024
+    assert cache._anchors.tree is not None and cache._anchors.tree.n > 1024
     assert cache.stats()["hits"] >= 190

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import UnknownBackendError
+from ..exceptions import UnknownBackendError
 
 __all__ = ["INDEXES", "AnchorIndex", "make_index", "check_index_name", "index_backend"]
 

@@ -1,0 +1,127 @@
+"""The lookup tiers of the region cache, for a whole batch at once.
+
+1. The recently hit regions (at most ``N_RECENT``, the last hit first): each point is tested
+   against the one whose ``x0`` is nearest (one matmul and an argmin for the batch), and the
+   points that fail against the next nearest: around a few operating points almost every
+   query is settled here, with two gathers and one small batched product.
+2. The ball index (:mod:`complexlib.cache.anchors`): the regions of the ``n_candidates``
+   anchors nearest to each remaining point, each tested exactly; a point takes its first
+   success.
+
+Hits get their answer ``f(x0) + W (y - x0)`` from the rows the test already gathered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .anchors import AnchorSet
+from .membership import contains, contains_np, evaluate, evaluate_np
+from .store import RegionStore
+
+__all__ = ["lookup", "lookup_np"]
+
+
+def lookup(
+    store: RegionStore, anchors: AnchorSet, y: Any, slot: Any, out: Any, eps: float, k: int
+) -> Any:
+    """Fill ``slot`` and ``out`` for the points of ``y`` found in a cached region; the hit mask."""
+    import torch
+
+    n = y.shape[0]
+    hit = torch.zeros(n, dtype=torch.bool, device=y.device)
+    if store.size == 0:
+        return hit
+
+    def settle(rows: Any, cand: Any) -> Any:
+        ok, h, diff = contains(store, y.index_select(0, rows), cand, eps)
+        won = ok.nonzero().squeeze(1)
+        if won.numel():
+            r = rows.index_select(0, won)
+            slot.index_copy_(0, r, cand.index_select(0, won))
+            hw, dw = h.index_select(0, won), diff.index_select(0, won)
+            out.index_copy_(0, r, evaluate(store, hw, dw))
+            hit.index_fill_(0, r, True)
+        return ok
+
+    if store.recent:
+        rs = torch.as_tensor(store.recent, dtype=torch.int64, device=y.device)
+        if len(store.recent) == 1:
+            ok, h, diff = contains(store, y, rs.expand(n), eps)
+            slot.masked_fill_(ok, store.recent[0])
+            out[ok] = evaluate(store, h[ok], diff[ok])
+            hit |= ok
+        else:  # nearest x0: argmin of |x0|^2 - 2 y.x0, one matmul
+            x0 = store.x0.index_select(0, rs)
+            score = torch.addmm((x0 * x0).sum(dim=1), y, x0.T, alpha=-2.0)
+            best = score.argmin(dim=1)
+            cand = rs.index_select(0, best)
+            ok, h, diff = contains(store, y, cand, eps)
+            slot.copy_(torch.where(ok, cand, slot))
+            out.copy_(torch.where(ok.unsqueeze(1), evaluate(store, h, diff), out))
+            hit |= ok
+            # the points that failed: the next nearest recent region
+            fail = (~ok).nonzero().squeeze(1)
+            if fail.numel():
+                sc = score.index_select(0, fail)
+                sc.scatter_(1, best.index_select(0, fail).unsqueeze(1), float("inf"))
+                settle(fail, rs.index_select(0, sc.argmin(dim=1)))
+    todo = (~hit).nonzero().squeeze(1)
+    if not todo.numel():
+        return hit
+    C = anchors.candidates(store, y.index_select(0, todo).double().cpu().numpy(), k)
+    if C is None:
+        return hit
+    # every (point, candidate) pair in one test; a point takes its first success
+    m, kk = C.shape
+    Ct = torch.as_tensor(C, device=y.device)
+    rows = todo.repeat_interleave(kk)
+    ok, h, diff = contains(store, y.index_select(0, rows), Ct.reshape(-1), eps)
+    ok = ok.reshape(m, kk)
+    won = ok.any(dim=1).nonzero().squeeze(1)
+    if won.numel():
+        pick = won * kk + ok.index_select(0, won).to(torch.int8).argmax(dim=1)
+        r = todo.index_select(0, won)
+        slot.index_copy_(0, r, Ct.reshape(-1).index_select(0, pick))
+        out.index_copy_(0, r, evaluate(store, h.index_select(0, pick), diff.index_select(0, pick)))
+        hit.index_fill_(0, r, True)
+    return hit
+
+
+def lookup_np(
+    store: RegionStore, anchors: AnchorSet, y: np.ndarray, out: np.ndarray, eps: float, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`lookup` in numpy for small batches on the CPU: ``(hit, slot)``, ``out`` filled."""
+    n = y.shape[0]
+    hit = np.zeros(n, dtype=bool)
+    slot = np.full(n, -1, dtype=np.int64)
+    if store.size == 0 or store.np_hdr is None:
+        return hit, slot
+    if store.recent:
+        rs = np.asarray(store.recent, dtype=np.int64)
+        x0 = store.np_hdr[rs, : store.d]
+        cand = rs[((y[:, None, :] - x0[None]) ** 2).sum(axis=2).argmin(axis=1)]
+        ok, h, diff = contains_np(store, y, cand, eps)
+        if ok.any():
+            hit, slot[ok] = ok, cand[ok]
+            out[ok] = evaluate_np(store, h[ok], diff[ok])
+    todo = np.nonzero(~hit)[0]
+    if not todo.size:
+        return hit, slot
+    C = anchors.candidates(store, y[todo].astype(np.float64), k)
+    if C is None:
+        return hit, slot
+    left = np.arange(todo.size)
+    for j in range(C.shape[1]):
+        cj = C[left, j]
+        ok, h, diff = contains_np(store, y[todo[left]], cj, eps)
+        won = todo[left[ok]]
+        slot[won] = cj[ok]
+        hit[won] = True
+        out[won] = evaluate_np(store, h[ok], diff[ok])
+        left = left[~ok]
+        if not left.size:
+            break
+    return hit, slot

@@ -1,0 +1,359 @@
+"""Columnar storage of cached regions: one row per region, slots reused after eviction.
+
+An entry (a region) holds, on the cache's device:
+
+* a header row ``[x0, r0, rho, f(x0), W]`` in the cache's dtype: the point that created
+  the region, the radius of the ball around it inside the region, the distance within
+  which the kept rows decide membership, and the region's affine map written around
+  ``x0`` (``f(y) = f(x0) + W (y - x0)``; ``c = f(x0) - W x0`` is derived when asked for);
+* its ``K`` hyperplanes nearest to ``x0`` as float32 unit normals and float32 distances
+  from ``x0`` rounded *down* (the region is ``{y : a_j . (y - x0) <= delta_j}``): float32
+  halves the bytes of a float64 cache, and the membership test adds a margin for the
+  rounding of the normals, so a point the rounding could misplace is a miss, never a
+  wrong answer;
+
+and on the host: the packed activation pattern, the kept neurons' indices (int16 when the
+network has fewer than 32,768 neurons), the Chebyshev ball (computed on demand), and the
+bookkeeping (id, pattern hash, generation, last use, hit count, liveness).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CachedRegions", "RegionStore", "N_RECENT"]
+
+#: Size of the recently-hit list tested first.
+N_RECENT = 64
+
+
+@dataclass
+class CachedRegions:
+    """The cached regions as arrays, one row per region (see ``HypersphereCache.regions``).
+
+    Attributes
+    ----------
+    id : (R,) int64, stable region ids (as returned with ``return_linearization``).
+    pattern : (R, n_neurons) int8.
+    center, radius : the point that created the region and the largest ball around it inside
+        the region (``inf`` for a region no neuron bounds).
+    cheb_center, cheb_radius : Chebyshev ball (largest ball inside the region; ``inf`` radius
+        when arbitrarily large balls fit); NaN when not computed.
+    rows : (R, K) int64, neurons of the kept hyperplanes, nearest to ``center`` first (-1 pads).
+    normals, offsets : (R, K, d), (R, K): the kept halfspaces ``normals . (y - center) <=
+        offsets`` (unit normals, stored in float32; offsets rounded down).
+    rho : (R,) kept rows decide membership within this distance of ``center``.
+    W, c : (R, n_out, d), (R, n_out): the network on the region, ``f(y) = W y + c``.
+    hits, last_used : (R,) per-region hit counts and the call that last used the region.
+    """
+
+    id: np.ndarray
+    pattern: np.ndarray
+    center: np.ndarray
+    radius: np.ndarray
+    cheb_center: np.ndarray
+    cheb_radius: np.ndarray
+    rows: np.ndarray
+    normals: np.ndarray
+    offsets: np.ndarray
+    rho: np.ndarray
+    W: np.ndarray
+    c: np.ndarray
+    hits: np.ndarray
+    last_used: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.id.shape[0])
+
+
+def round_down_f32(a: np.ndarray) -> np.ndarray:
+    """``a`` in float32, each value rounded toward ``-inf`` (so never above ``a``).
+
+    Examples
+    --------
+    >>> v = round_down_f32(np.array([0.1, 1.0, np.inf]))
+    >>> bool(np.all(v.astype(np.float64) <= [0.1, 1.0, np.inf])), v.dtype
+    (True, dtype('float32'))
+    """
+    r = a.astype(np.float32)
+    up = r.astype(np.float64) > a
+    r[up] = np.nextafter(r[up], np.float32(-np.inf))
+    return r
+
+
+class RegionStore:
+    """Growable columnar arrays of regions (see the module notes for what an entry holds).
+
+    Parameters
+    ----------
+    d, n_out, n_neurons, K : dimensions: input, output, hidden neurons, rows kept.
+    device, dtype : where and in which precision the header rows live.
+    max_regions : capacity cap (eviction is the caller's decision, :meth:`evict_lru`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> s = RegionStore(2, 1, 4, 4, torch.device("cpu"), torch.float64)
+    >>> len(s), s.take_slots(3).tolist(), s.cap >= 3
+    (0, [0, 1, 2], True)
+    """
+
+    def __init__(
+        self,
+        d: int,
+        n_out: int,
+        n_neurons: int,
+        K: int,
+        device: Any,
+        dtype: Any,
+        max_regions: int | None = None,
+    ) -> None:
+        import torch
+
+        self.d, self.n_out, self.n_neurons, self.K = d, n_out, n_neurons, K
+        self.device, self.dtype, self.max_regions = device, dtype, max_regions
+        self.width = d + 2 + n_out + n_out * d
+        self.cap = 0
+        self.hdr = torch.zeros((0, self.width), dtype=dtype, device=device)
+        self.ra = torch.zeros((0, K, d), dtype=torch.float32, device=device)
+        self.rd = torch.zeros((0, K), dtype=torch.float32, device=device)
+        self.row_dtype = np.int16 if n_neurons < 2**15 else np.int32
+        self.bits = np.zeros((0, (n_neurons + 7) // 8), dtype=np.uint8)
+        self.rows = np.zeros((0, K), dtype=self.row_dtype)
+        self.cheb_c = np.zeros((0, d))
+        self.cheb_r = np.zeros(0)
+        self.id = np.zeros(0, dtype=np.int64)
+        self.key = np.zeros(0, dtype=np.int64)
+        self.last = np.zeros(0, dtype=np.int64)
+        self.nhits = np.zeros(0, dtype=np.int64)
+        self.gen = np.zeros(0, dtype=np.int32)
+        self.live = np.zeros(0, dtype=bool)
+        self.by_key: dict[int, int] = {}
+        self.free: list[int] = []
+        self.high_water = 0
+        self.size = 0
+        self.next_id = 0
+        self.recent: list[int] = []  # recently hit slots, most recent first
+        self._refresh_views()
+
+    def __len__(self) -> int:
+        return self.size
+
+    # ------------------------------------------------------------------ capacity
+    _HOST = ("bits", "rows", "cheb_c", "cheb_r", "id", "key", "last", "nhits", "gen", "live")
+
+    def _grow(self, need: int) -> None:
+        import torch
+
+        if need <= self.cap:
+            return
+        new = max(need, 2 * self.cap, 16)
+        if self.max_regions is not None:
+            new = max(need, min(new, self.max_regions))
+        extra = new - self.cap
+        for name in ("hdr", "ra", "rd"):
+            t = getattr(self, name)
+            pad = torch.zeros((extra, *t.shape[1:]), dtype=t.dtype, device=t.device)
+            setattr(self, name, torch.cat([t, pad]))
+        for name in self._HOST:
+            a = getattr(self, name)
+            setattr(self, name, np.concatenate([a, np.zeros((extra, *a.shape[1:]), a.dtype)]))
+        self.cap = new
+        self._refresh_views()
+
+    def _refresh_views(self) -> None:
+        """Column views of the header; numpy views (shared memory) when on the CPU."""
+        d, o = self.d, self.n_out
+        h = self.hdr
+        self.x0, self.r0, self.rho = h[:, :d], h[:, d], h[:, d + 1]
+        self.f0 = h[:, d + 2 : d + 2 + o]
+        self.W = h[:, d + 2 + o :].unflatten(1, (o, d))
+        self.np_hdr: np.ndarray | None = None
+        self.np_ra: np.ndarray | None = None
+        self.np_rd: np.ndarray | None = None
+        if self.device.type == "cpu":
+            self.np_hdr, self.np_ra, self.np_rd = h.numpy(), self.ra.numpy(), self.rd.numpy()
+
+    def take_slots(self, k: int) -> np.ndarray:
+        """``k`` free slots (reused ones first); the caller evicts before if it must."""
+        reuse = [self.free.pop() for _ in range(min(k, len(self.free)))]
+        more = np.arange(self.high_water, self.high_water + k - len(reuse), dtype=np.int64)
+        self.high_water += more.size
+        self._grow(self.high_water)
+        return np.concatenate([np.asarray(reuse, dtype=np.int64), more])
+
+    def evict_lru(self, k: int) -> np.ndarray:
+        """Free the ``k`` least recently used regions (fewest hits first among ties)."""
+        live = np.nonzero(self.live)[0]
+        k = min(k, live.size)
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64)
+        order = np.lexsort((self.nhits[live], self.last[live]))
+        gone = live[order[:k]]
+        for s in gone.tolist():
+            if self.by_key.get(int(self.key[s])) == s:
+                del self.by_key[int(self.key[s])]
+        self.live[gone] = False
+        self.gen[gone] += 1
+        self.free.extend(gone.tolist())
+        self.size -= k
+        gone_set = set(gone.tolist())
+        self.recent = [s for s in self.recent if s not in gone_set]
+        return gone
+
+    # ------------------------------------------------------------------ lookups by pattern
+    def find(self, key: int, bits: np.ndarray) -> int:
+        """Slot of the region with pattern hash ``key`` and packed pattern ``bits``, else -1."""
+        s = self.by_key.get(key, -1)
+        if s >= 0 and not np.array_equal(self.bits[s], bits):
+            return -1  # a 64-bit hash collision: a different region
+        return s
+
+    # ------------------------------------------------------------------ writing
+    def fill(
+        self,
+        slots: np.ndarray,
+        x0: np.ndarray,
+        A: np.ndarray,
+        b: np.ndarray,
+        W: np.ndarray,
+        c: np.ndarray,
+        bits: np.ndarray,
+        keys: np.ndarray,
+        calls: int,
+    ) -> None:
+        """Write regions into ``slots`` from their halfspaces ``A y + b <= 0`` and maps.
+
+        ``x0`` must already be rounded to the cache's dtype (the point the tests subtract);
+        distances are computed from it in float64, so only the rounding of ``y - x0`` and of
+        the stored rows is left to the membership test's margins.
+        """
+        import torch
+
+        K, d, N, k = self.K, self.d, self.n_neurons, len(slots)
+        nrm_all = np.linalg.norm(A, axis=2)
+        live_all = nrm_all > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = -(np.einsum("knd,kd->kn", A, x0) + b) / np.where(live_all, nrm_all, 1.0)
+        dist = np.where(live_all, gap, np.inf)  # may be < 0 if rounding left the region
+        r0 = np.maximum(dist.min(axis=1), 0.0) if dist.shape[1] else np.full(k, np.inf)
+        f0 = np.einsum("kod,kd->ko", W, x0) + c
+        if K:
+            part = (
+                np.argpartition(dist, K - 1, axis=1)[:, :K]
+                if N > K
+                else np.tile(np.arange(N), (k, 1))
+            )
+            dsel = np.take_along_axis(dist, part, axis=1)
+            order = np.argsort(dsel, axis=1, kind="stable")
+            rows = np.take_along_axis(part, order, axis=1)
+            dsel = np.take_along_axis(dsel, order, axis=1)
+            if N > K:
+                rest = dist.copy()
+                np.put_along_axis(rest, rows, np.inf, axis=1)
+                rho = np.maximum(rest.min(axis=1), 0.0)
+            else:
+                rho = np.full(k, np.inf)
+            a = np.take_along_axis(A, rows[:, :, None], axis=1)
+            nrm = np.take_along_axis(nrm_all, rows, axis=1)
+            live_row = np.isfinite(dsel)
+            a = np.where(live_row[:, :, None], a / np.where(live_row, nrm, 1.0)[:, :, None], 0.0)
+            delta = np.where(live_row, dsel, np.inf)
+            rows = np.where(live_row, rows, -1)
+        else:
+            a, delta = np.zeros((k, 0, d)), np.zeros((k, 0))
+            rows = np.zeros((k, 0), dtype=np.int64)
+            rho = np.full(k, np.inf)
+        st = torch.as_tensor(slots, device=self.device)
+        hdr = np.concatenate([x0, r0[:, None], rho[:, None], f0, W.reshape(k, -1)], axis=1)
+        self.hdr[st] = torch.as_tensor(hdr, dtype=self.dtype, device=self.device)
+        self.ra[st] = torch.as_tensor(a.astype(np.float32), device=self.device)
+        # padding rows (a = 0): the largest float32, which every test passes without inf - inf
+        rd = np.minimum(round_down_f32(delta), np.finfo(np.float32).max)
+        self.rd[st] = torch.as_tensor(rd, device=self.device)
+        self.bits[slots] = bits
+        self.rows[slots] = rows
+        self.cheb_c[slots] = np.nan
+        self.cheb_r[slots] = np.nan
+        self.id[slots] = np.arange(self.next_id, self.next_id + k)
+        self.next_id += k
+        self.live[slots] = True
+        self.last[slots] = calls
+        self.nhits[slots] = 0
+        self.key[slots] = keys
+        for s, kk in zip(slots.tolist(), keys.tolist()):
+            self.by_key[int(kk)] = s
+        self.size += k
+        self.remember(slots)
+
+    # ------------------------------------------------------------------ use
+    def touch(self, slots: np.ndarray, counts: np.ndarray, calls: int) -> None:
+        """Record hits on ``slots`` (unique) for LRU and the recently-hit list."""
+        self.last[slots] = calls
+        self.nhits[slots] += counts
+        self.remember(slots[np.argsort(-counts, kind="stable")[:N_RECENT]])
+
+    def remember(self, slots: np.ndarray) -> None:
+        """Put ``slots`` at the front of the recently-hit list."""
+        if len(slots) == 1 and self.recent and self.recent[0] == slots[0]:
+            return
+        merged = np.concatenate([np.asarray(slots[:N_RECENT], dtype=np.int64), self.recent]).astype(
+            np.int64
+        )
+        merged = merged[self.live[merged]]
+        _, first = np.unique(merged, return_index=True)
+        self.recent = merged[np.sort(first)[:N_RECENT]].tolist()
+
+    # ------------------------------------------------------------------ reading
+    def host(self, slots: np.ndarray) -> np.ndarray:
+        """Header rows of ``slots`` in float64 numpy: ``[:, :d]`` is ``x0``, ``[:, d + 1]`` rho."""
+        if self.np_hdr is not None:
+            return self.np_hdr[slots].astype(np.float64)
+        import torch
+
+        st = torch.as_tensor(slots, dtype=torch.int64, device=self.device)
+        return self.hdr.index_select(0, st).double().cpu().numpy()
+
+    def maps(self, slots: Any) -> tuple[Any, Any]:
+        """``W`` and ``c`` of ``slots`` (a tensor on the device), ``f(y) = W y + c``."""
+        h = self.hdr.index_select(0, slots)
+        d, o = self.d, self.n_out
+        W = h[:, d + 2 + o :].unflatten(1, (o, d))
+        c = h[:, d + 2 : d + 2 + o] - (W @ h[:, :d].unsqueeze(2)).squeeze(2)
+        return W, c
+
+    def bytes_per_region(self) -> dict[str, int]:
+        """Bytes one region holds, by component (the ``by_key`` dict counted as measured).
+
+        Examples
+        --------
+        >>> import torch
+        >>> s = RegionStore(4, 1, 128, 32, torch.device("cpu"), torch.float64)
+        >>> b = s.bytes_per_region()
+        >>> b["affine map W, f(x0)"], b["facet rows (float32 normals + offsets)"]
+        (40, 640)
+        """
+        import sys
+
+        es = self.dtype.itemsize
+        d, K, o = self.d, self.K, self.n_out
+        if self.by_key:
+            items = list(self.by_key.items())[:256]
+            dict_b = sys.getsizeof(self.by_key) / len(self.by_key)
+            dict_b += sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in items) / len(items)
+        else:
+            dict_b = 0.0
+        return {
+            "point ball x0, r0": es * (d + 1),
+            "affine map W, f(x0)": es * (o * d + o),
+            "facet rows (float32 normals + offsets)": 4 * K * (d + 1),
+            "rho": es,
+            "kept neuron ids": np.dtype(self.row_dtype).itemsize * K,
+            "pattern bits": self.bits.shape[1],
+            "Chebyshev ball": 8 * (d + 1),
+            "bookkeeping (id, hash, last use, hits, generation, live)": 8 * 4 + 4 + 1,
+            "pattern-hash dict": int(round(dict_b)),
+        }

@@ -1,0 +1,95 @@
+"""Watching a network's weights: a snapshot compared on every call of the cache.
+
+The cache answers from maps computed with the weights it saw; if they change (an optimizer
+step, ``.data`` edits, ``load_state_dict``, a switch between train and eval mode, or an
+edited list of arrays) its answers would be stale, so it must notice and clear itself.
+Parameters are compared by value (``torch.equal``), not by version counters, which edits
+through ``.data`` do not bump.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..network import ReLUNetwork
+
+__all__ = ["WeightWatch", "WeightsChangedWarning"]
+
+
+class WeightsChangedWarning(UserWarning):
+    """The network's weights changed after the cache was built; the cache was cleared."""
+
+
+class WeightWatch:
+    """A snapshot of a network's weights and a test of whether they changed since.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.eye(2)
+    >>> watch = WeightWatch([(W, np.zeros(2))])
+    >>> watch.changed()
+    False
+    >>> W[0, 1] = 1.0
+    >>> watch.changed()
+    True
+    """
+
+    def __init__(self, source: Any) -> None:
+        import torch
+
+        self.source = source
+        self.module = isinstance(source, torch.nn.Module)
+        self.snapshot()
+
+    def snapshot(self) -> None:
+        """Remember the current weights."""
+        if self.module:
+            # the modules are listed once; their parameters and buffers are read every call
+            self.mods = list(self.source.modules())
+            self.tensors = [t.detach().clone() for t in self._module_tensors()]
+            self.modes = tuple(m.training for m in self.mods)
+        else:
+            self.arrays = [np.array(a, copy=True) for a in self._source_arrays()]
+
+    def _module_tensors(self) -> list[Any]:
+        return [
+            t
+            for m in self.mods
+            for t in (*m._parameters.values(), *m._buffers.values())
+            if t is not None
+        ]
+
+    def _source_arrays(self) -> list[np.ndarray]:
+        src = self.source
+        if isinstance(src, ReLUNetwork):
+            return [*src.weights, *src.biases, np.asarray(src.slopes)]
+        return [np.asarray(a, dtype=np.float64) for pair in src for a in pair]
+
+    def changed(self) -> bool:
+        """Whether any weight, buffer, shape or train/eval mode differs from the snapshot."""
+        import torch
+
+        if self.module:
+            cur = self._module_tensors()
+            if len(cur) != len(self.tensors):
+                return True
+            if tuple(m.training for m in self.mods) != self.modes:
+                return True
+            for a, b in zip(cur, self.tensors):
+                if a.shape != b.shape or a.dtype != b.dtype or a.device != b.device:
+                    return True
+                if not torch.equal(a.detach(), b):
+                    return True
+            return False
+        try:
+            cur_np = self._source_arrays()
+        except (TypeError, ValueError):
+            return True
+        if len(cur_np) != len(self.arrays):
+            return True
+        return not all(
+            a.shape == b.shape and np.array_equal(a, b) for a, b in zip(cur_np, self.arrays)
+        )
