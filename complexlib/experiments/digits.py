@@ -311,6 +311,7 @@ def region_stats(
     volumes: np.ndarray | None = None,
     inradii: np.ndarray | None = None,
     bins: int = 30,
+    max_volume: float = 1e4,
 ) -> dict[str, Any]:
     """Facet counts, volumes and inradii of the data regions against all regions.
 
@@ -324,6 +325,10 @@ def region_stats(
         Per region (``inf`` for unbounded regions); computed when not given.
     bins : int
         Bins of the log10 histograms of volumes and inradii.
+    max_volume : float
+        Volumes above this are left out of the volume statistics (as in the grid: far
+        bounded regions can be huge, and qhull's volumes of such regions are unreliable);
+        ``volume_excluded`` counts them, ``volume_failed`` the regions qhull could not do.
 
     Returns
     -------
@@ -353,6 +358,9 @@ def region_stats(
         inradii = cx.inradii
     bounded = cx.bounded[:n]
     vol = np.where(bounded, volumes, np.inf)
+    too_big = bounded & (vol > max_volume)
+    failed = bounded & np.isnan(vol)
+    vol = np.where(too_big, np.inf, vol)
     rad = np.where(bounded, inradii, np.inf)
     counts = np.bincount(ids[ids >= 0], minlength=n)
     fc = cx.face_counts()
@@ -369,6 +377,9 @@ def region_stats(
         "points": int(ids.size),
         "points_outside": int((ids < 0).sum()),
         "max_points_per_region": int(counts.max()) if n else 0,
+        "max_volume": max_volume,
+        "volume_excluded": int(too_big.sum()),
+        "volume_failed": int(failed.sum()),
         "volume_log10_edges": v_edges.tolist(),
         "inradius_log10_edges": r_edges.tolist(),
     }
