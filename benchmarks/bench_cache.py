@@ -7,6 +7,7 @@ Sections (``--sections`` picks some):
 * ``throughput``: batches of 4,096 queries on deep nets, cached inference against a plain
   torch forward pass of the same batch: queries around a few dozen operating points, and a
   random walk.
+* ``memory``: bytes per entry, component by component, region cache against point balls.
 * ``lookup``: time per query of hits against the number of cached regions (10 to 100,000),
   single queries and batches, with bytes per entry, against the point-ball cache.
 * ``hapt``: the HAPT activity stream (``complexlib[iot]``): accuracy, hit rate, speed.
@@ -34,6 +35,24 @@ def timed(f, reps: int):
         f()
         ts.append(time.perf_counter() - t)
     return statistics.median(ts)
+
+
+def timed_cpu(f, reps: int):
+    """Median of this thread's CPU time over ``reps`` calls (see :func:`timed_both`)."""
+    ts = []
+    for _ in range(reps):
+        c = time.thread_time()
+        f()
+        ts.append(time.thread_time() - c)
+    return statistics.median(ts)
+
+
+def timed_both(f):
+    """Wall time and this thread's CPU time of one call (CPU time is less hit by other jobs
+    on a shared machine; with one torch thread it is all the work done)."""
+    t, c = time.perf_counter(), time.thread_time()
+    f()
+    return time.perf_counter() - t, time.thread_time() - c
 
 
 def lissajous(n: int, scale: float) -> np.ndarray:
@@ -80,7 +99,7 @@ def bench_throughput(quick: bool) -> None:
     print("\n## throughput, batches of 4,096 (cache vs plain torch forward, same batch)")
     print(
         f"{'net':<22}{'workload':<18}{'hit rate':>9}{'forward ms':>12}{'cache ms':>10}"
-        f"{'speed-up':>10}{'regions':>9}"
+        f"{'speed-up':>10}{'regions':>9}{'CPU-time speed-up':>19}"
     )
     reps = 3 if quick else 7
     rng = np.random.default_rng(0)
@@ -100,18 +119,21 @@ def bench_throughput(quick: bool) -> None:
 
         for _ in range(3):
             cache(ops_batch())
-        tc, tf, hits = [], [], 0
+        tc, tf, cc, cf, hits = [], [], [], [], 0
         for _ in range(reps):
             X = ops_batch()
             h0 = cache.stats()["hits"]
-            tc.append(timed(lambda X=X, cache=cache: cache(X), 1))
+            w, c = timed_both(lambda X=X, cache=cache: cache(X))
+            tc.append(w), cc.append(c)
             hits += cache.stats()["hits"] - h0
             with torch.no_grad():
-                tf.append(timed(lambda X=X, net=net: net(X), 1))
+                w, c = timed_both(lambda X=X, net=net: net(X))
+            tf.append(w), cf.append(c)
         c, f = statistics.median(tc), statistics.median(tf)
+        cpu = statistics.median(cf) / statistics.median(cc)
         print(
             f"{name:<22}{'32 op. points':<18}{hits / (reps * 4096):>9.1%}{f * 1e3:>12.1f}"
-            f"{c * 1e3:>10.1f}{f / c:>9.1f}x{cache.stats()['size']:>9}"
+            f"{c * 1e3:>10.1f}{f / c:>9.1f}x{cache.stats()['size']:>9}{cpu:>9.1f}x"
         )
         # random walk: fill with a first walk, then time its continuation segment by segment
         walk = np.cumsum(0.002 * rng.standard_normal(((reps + 1) * 4096, d)), axis=0)
@@ -120,24 +142,48 @@ def bench_throughput(quick: bool) -> None:
         cache(W[:4096])
         first = cache.stats()["size"]
         cache.admit = "auto"
-        tc, tf, hits = [], [], 0
+        tc, tf, cc, cf, hits = [], [], [], [], 0
         for k in range(1, reps + 1):
             X = W[k * 4096 : (k + 1) * 4096]
             h0 = cache.stats()["hits"]
-            tc.append(timed(lambda X=X, cache=cache: cache(X), 1))
+            w, c = timed_both(lambda X=X, cache=cache: cache(X))
+            tc.append(w), cc.append(c)
             hits += cache.stats()["hits"] - h0
             with torch.no_grad():
-                tf.append(timed(lambda X=X, net=net: net(X), 1))
+                w, c = timed_both(lambda X=X, net=net: net(X))
+            tf.append(w), cf.append(c)
         c, f = statistics.median(tc), statistics.median(tf)
+        cpu = statistics.median(cf) / statistics.median(cc)
         print(
             f"{name:<22}{'random walk':<18}{hits / (reps * 4096):>9.1%}{f * 1e3:>12.1f}"
-            f"{c * 1e3:>10.1f}{f / c:>9.2f}x{cache.stats()['size']:>9}"
+            f"{c * 1e3:>10.1f}{f / c:>9.2f}x{cache.stats()['size']:>9}{cpu:>9.2f}x"
             f"   (first walk: {first} regions; sigma ops {sigma:.1e})"
         )
 
 
+def bench_memory(quick: bool) -> None:
+    print("\n## bytes per entry by component (float64 caches, 1,000 regions / balls)")
+    for widths in ([2, 32, 32, 1], [4, 64, 64, 1], [8] + [256] * 4 + [4]):
+        net = cl.mlp(widths, seed=0).double()
+        d = widths[0]
+        cache = cl.HypersphereCache(net)
+        X = np.random.default_rng(2).standard_normal((1000, d))
+        cache(X)
+        s = cache.stats()
+        base = cl.cache.PointBallCache(net)
+        base.add(X)
+        parts, bparts = s["bytes_per_region_by_component"], base.bytes_per_entry()
+        name = f"[{','.join(map(str, widths))}]" if len(widths) < 5 else "[8]+[256]*4+[4]"
+        print(f"{name}: region entry {s['bytes_per_region']} B (K = {s['rows_per_region']} rows)"
+              f" against point ball {sum(bparts.values())} B")  # fmt: skip
+        for k, v in parts.items():
+            print(f"    region  {k:<58}{v:>7}")
+        for k, v in bparts.items():
+            print(f"    ball    {k:<58}{v:>7}")
+
+
 def bench_lookup(quick: bool) -> None:
-    print("\n## lookup time of hits against cache size ([4,64,64,1], float64)")
+    print("\n## lookup time of hits against cache size ([4,64,64,1], float64; thread CPU time)")
     print(
         f"{'regions':>8}{'cache 1 q (us)':>16}{'balls 1 q (us)':>16}{'cache batch (us/q)':>20}"
         f"{'balls batch (us/q)':>20}{'hit':>6}{'bytes/region':>14}{'bytes/ball':>12}"
@@ -170,10 +216,10 @@ def bench_lookup(quick: bool) -> None:
         nq = 300 if quick else 1000
         cache(Q)  # one untimed batch: the fill left the cache in its few-hits (probing) mode
         h0 = cache.stats()["hits"]
-        t1 = timed(lambda Q=Q, nq=nq: [cache(q) for q in Q[:nq]], 1) / nq
-        t1b = timed(lambda Q=Q, nq=nq: [base.find(q) for q in Q[:nq]], 1) / nq
-        tb = timed(lambda Q=Q: cache(Q), 3) / len(Q)
-        tbb = timed(lambda Q=Q: base.batch(Q), 3) / len(Q)
+        t1 = timed_cpu(lambda Q=Q, nq=nq: [cache(q) for q in Q[:nq]], 1) / nq
+        t1b = timed_cpu(lambda Q=Q, nq=nq: [base.find(q) for q in Q[:nq]], 1) / nq
+        tb = timed_cpu(lambda Q=Q: cache(Q), 3) / len(Q)
+        tbb = timed_cpu(lambda Q=Q: base.batch(Q), 3) / len(Q)
         hit = (cache.stats()["hits"] - h0) / (nq + 3 * len(Q))
         print(
             f"{len(reg):>8}{t1 * 1e6:>16.0f}{t1b * 1e6:>16.0f}{tb * 1e6:>20.2f}{tbb * 1e6:>20.2f}"
@@ -218,6 +264,19 @@ def bench_hapt(quick: bool) -> None:
             f"{s['size']}, cache {tc * 1e6:.0f} us vs forward {tf * 1e6:.0f} us per window "
             f"(speed-up {tf / tc:.2f}x), answers equal the model's: {exact}"
         )
+    # the same stream in chunks of 64 consecutive windows (a buffer of 64 x 2.56 s)
+    cache64 = cl.HypersphereCache(model)
+    chunks = torch.split(X, 64)
+    t = time.perf_counter()
+    for ch in chunks:
+        cache64(ch)
+    tc64 = (time.perf_counter() - t) / len(X)
+    with torch.no_grad():
+        tf64 = timed(lambda: [model(ch) for ch in chunks], 3) / len(X)
+    print(
+        f"chunks of 64 windows: hit rate {cache64.stats()['hit_rate']:.1%}, cache "
+        f"{tc64 * 1e6:.1f} us vs forward {tf64 * 1e6:.1f} us per window ({tf64 / tc64:.2f}x)"
+    )
     # a second pass over the same stream (the cache now holds its regions)
     h0 = cache.stats()["hits"]
     t = time.perf_counter()
@@ -234,7 +293,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions and sizes")
-    ap.add_argument("--sections", default="paths,throughput,lookup,hapt")
+    ap.add_argument("--sections", default="paths,throughput,memory,lookup,hapt")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -244,8 +303,8 @@ def main() -> None:
         f"threads {torch.get_num_threads()}, index {index}"
     )
     for name in args.sections.split(","):
-        {"paths": bench_paths, "throughput": bench_throughput, "lookup": bench_lookup,
-         "hapt": bench_hapt}[name](args.quick)  # fmt: skip
+        {"paths": bench_paths, "throughput": bench_throughput, "memory": bench_memory,
+         "lookup": bench_lookup, "hapt": bench_hapt}[name](args.quick)  # fmt: skip
 
 
 if __name__ == "__main__":

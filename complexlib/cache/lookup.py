@@ -27,7 +27,10 @@ __all__ = ["lookup", "lookup_np"]
 def lookup(
     store: RegionStore, anchors: AnchorSet, y: Any, slot: Any, out: Any, eps: float, k: int
 ) -> Any:
-    """Fill ``slot`` and ``out`` for the points of ``y`` found in a cached region; the hit mask."""
+    """The hit mask of ``y``; ``slot`` and ``out`` hold the region and answer where it is True.
+
+    Rows where the mask is False hold arbitrary values (the caller answers them otherwise).
+    """
     import torch
 
     n = y.shape[0]
@@ -50,17 +53,22 @@ def lookup(
         rs = torch.as_tensor(store.recent, dtype=torch.int64, device=y.device)
         if len(store.recent) == 1:
             ok, h, diff = contains(store, y, rs.expand(n), eps)
-            slot.masked_fill_(ok, store.recent[0])
-            out[ok] = evaluate(store, h[ok], diff[ok])
+            slot.fill_(store.recent[0])  # read only where hit (see below)
+            out.copy_(evaluate(store, h, diff))
             hit |= ok
         else:  # nearest x0: argmin of |x0|^2 - 2 y.x0, one matmul
             x0 = store.x0.index_select(0, rs)
             score = torch.addmm((x0 * x0).sum(dim=1), y, x0.T, alpha=-2.0)
-            best = score.argmin(dim=1)
+            if score.device.type == "cpu":  # numpy's argmin along short rows is faster
+                best = torch.from_numpy(score.numpy().argmin(axis=1))
+            else:
+                best = score.argmin(dim=1)
             cand = rs.index_select(0, best)
             ok, h, diff = contains(store, y, cand, eps)
-            slot.copy_(torch.where(ok, cand, slot))
-            out.copy_(torch.where(ok.unsqueeze(1), evaluate(store, h, diff), out))
+            # rows of points that miss here are overwritten by a later tier or the forward
+            # pass (and their slots are never read), so no masking is needed
+            slot.copy_(cand)
+            out.copy_(evaluate(store, h, diff))
             hit |= ok
             # the points that failed: the next nearest recent region
             fail = (~ok).nonzero().squeeze(1)
