@@ -28,31 +28,34 @@ import complexlib as cl
 from complexlib.cache import PointBallCache
 
 
-def timed(f, reps: int):
+def timed(f, reps: int, clock=time.perf_counter):
+    """Median over ``reps`` calls of ``f`` on ``clock`` (``time.thread_time``: this thread's
+    CPU time, less hit by other jobs on a shared machine; with one torch thread it is all the
+    work done)."""
     ts = []
     for _ in range(reps):
-        t = time.perf_counter()
+        t = clock()
         f()
-        ts.append(time.perf_counter() - t)
+        ts.append(clock() - t)
     return statistics.median(ts)
 
 
-def timed_cpu(f, reps: int):
-    """Median of this thread's CPU time over ``reps`` calls (see :func:`timed_both`)."""
-    ts = []
-    for _ in range(reps):
-        c = time.thread_time()
-        f()
-        ts.append(time.thread_time() - c)
-    return statistics.median(ts)
-
-
-def timed_both(f):
-    """Wall time and this thread's CPU time of one call (CPU time is less hit by other jobs
-    on a shared machine; with one torch thread it is all the work done)."""
-    t, c = time.perf_counter(), time.thread_time()
-    f()
-    return time.perf_counter() - t, time.thread_time() - c
+def cache_against_forward(cache, net, batches):
+    """Each batch through the cache, then through ``net`` (interleaved): the hit rate and the
+    speed-ups of the medians, wall time and CPU time."""
+    runs, hits = {"cw": [], "cc": [], "fw": [], "fc": []}, 0
+    for X in batches:
+        h0 = cache.stats()["hits"]
+        for key, f in (("c", lambda X=X: cache(X)), ("f", lambda X=X: net(X))):
+            t, c = time.perf_counter(), time.thread_time()
+            with torch.no_grad():
+                f()
+            runs[key + "w"].append(time.perf_counter() - t)
+            runs[key + "c"].append(time.thread_time() - c)
+        hits += cache.stats()["hits"] - h0
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    n = sum(len(X) for X in batches)
+    return hits / n, med["fw"], med["cw"], med["fw"] / med["cw"], med["fc"] / med["cc"]
 
 
 def lissajous(n: int, scale: float) -> np.ndarray:
@@ -119,21 +122,10 @@ def bench_throughput(quick: bool) -> None:
 
         for _ in range(3):
             cache(ops_batch())
-        tc, tf, cc, cf, hits = [], [], [], [], 0
-        for _ in range(reps):
-            X = ops_batch()
-            h0 = cache.stats()["hits"]
-            w, c = timed_both(lambda X=X, cache=cache: cache(X))
-            tc.append(w), cc.append(c)
-            hits += cache.stats()["hits"] - h0
-            with torch.no_grad():
-                w, c = timed_both(lambda X=X, net=net: net(X))
-            tf.append(w), cf.append(c)
-        c, f = statistics.median(tc), statistics.median(tf)
-        cpu = statistics.median(cf) / statistics.median(cc)
+        hr, f, c, wall, cpu = cache_against_forward(cache, net, [ops_batch() for _ in range(reps)])
         print(
-            f"{name:<22}{'32 op. points':<18}{hits / (reps * 4096):>9.1%}{f * 1e3:>12.1f}"
-            f"{c * 1e3:>10.1f}{f / c:>9.1f}x{cache.stats()['size']:>9}{cpu:>9.1f}x"
+            f"{name:<22}{'32 op. points':<18}{hr:>9.1%}{f * 1e3:>12.1f}"
+            f"{c * 1e3:>10.1f}{wall:>9.1f}x{cache.stats()['size']:>9}{cpu:>9.1f}x"
         )
         # random walk: fill with a first walk, then time its continuation segment by segment
         walk = np.cumsum(0.002 * rng.standard_normal(((reps + 1) * 4096, d)), axis=0)
@@ -142,21 +134,11 @@ def bench_throughput(quick: bool) -> None:
         cache(W[:4096])
         first = cache.stats()["size"]
         cache.admit = "auto"
-        tc, tf, cc, cf, hits = [], [], [], [], 0
-        for k in range(1, reps + 1):
-            X = W[k * 4096 : (k + 1) * 4096]
-            h0 = cache.stats()["hits"]
-            w, c = timed_both(lambda X=X, cache=cache: cache(X))
-            tc.append(w), cc.append(c)
-            hits += cache.stats()["hits"] - h0
-            with torch.no_grad():
-                w, c = timed_both(lambda X=X, net=net: net(X))
-            tf.append(w), cf.append(c)
-        c, f = statistics.median(tc), statistics.median(tf)
-        cpu = statistics.median(cf) / statistics.median(cc)
+        segments = [W[k * 4096 : (k + 1) * 4096] for k in range(1, reps + 1)]
+        hr, f, c, wall, cpu = cache_against_forward(cache, net, segments)
         print(
-            f"{name:<22}{'random walk':<18}{hits / (reps * 4096):>9.1%}{f * 1e3:>12.1f}"
-            f"{c * 1e3:>10.1f}{f / c:>9.2f}x{cache.stats()['size']:>9}{cpu:>9.2f}x"
+            f"{name:<22}{'random walk':<18}{hr:>9.1%}{f * 1e3:>12.1f}"
+            f"{c * 1e3:>10.2f}{wall:>9.2f}x{cache.stats()['size']:>9}{cpu:>9.2f}x"
             f"   (first walk: {first} regions; sigma ops {sigma:.1e})"
         )
 
@@ -216,10 +198,10 @@ def bench_lookup(quick: bool) -> None:
         nq = 300 if quick else 1000
         cache(Q)  # one untimed batch: the fill left the cache in its few-hits (probing) mode
         h0 = cache.stats()["hits"]
-        t1 = timed_cpu(lambda Q=Q, nq=nq: [cache(q) for q in Q[:nq]], 1) / nq
-        t1b = timed_cpu(lambda Q=Q, nq=nq: [base.find(q) for q in Q[:nq]], 1) / nq
-        tb = timed_cpu(lambda Q=Q: cache(Q), 3) / len(Q)
-        tbb = timed_cpu(lambda Q=Q: base.batch(Q), 3) / len(Q)
+        t1 = timed(lambda Q=Q, nq=nq: [cache(q) for q in Q[:nq]], 1, time.thread_time) / nq
+        t1b = timed(lambda Q=Q, nq=nq: [base.find(q) for q in Q[:nq]], 1, time.thread_time) / nq
+        tb = timed(lambda Q=Q: cache(Q), 3, time.thread_time) / len(Q)
+        tbb = timed(lambda Q=Q: base.batch(Q), 3, time.thread_time) / len(Q)
         hit = (cache.stats()["hits"] - h0) / (nq + 3 * len(Q))
         print(
             f"{len(reg):>8}{t1 * 1e6:>16.0f}{t1b * 1e6:>16.0f}{tb * 1e6:>20.2f}{tbb * 1e6:>20.2f}"
