@@ -52,9 +52,11 @@ class Complex:
         LP backend (``"highs"``, ``"scipy"``, ``"cvxpy"``).
     device : torch device, optional
         Where the batched torch steps run.
-    facets : {"auto", "planar", "hull", "lp"}
+    facets : {"auto", "planar", "polar", "hull", "lp"}
         How facets are decided: ``"auto"`` picks the vectorised 2-D kernel for
-        2-D inputs, qhull in the polar up to 9-D and one LP per candidate above.
+        2-D inputs, the batched polar kernel (:mod:`complexlib.polar`) for 3-D to
+        ``POLAR_MAX_DIM``-D, qhull per region up to 9-D and one LP per candidate
+        above; regions a batched kernel cannot decide go to qhull, then LPs.
 
     Examples
     --------
@@ -88,6 +90,13 @@ class Complex:
         if facets == "planar" and self.net.input_dim != 2:
             raise ValueError(
                 f"facets='planar' needs a 2-D input; this network takes {self.net.input_dim}"
+            )
+        from .polar import POLAR_MAX_DIM
+
+        if facets == "polar" and not 3 <= self.net.input_dim <= POLAR_MAX_DIM:
+            raise ValueError(
+                f"facets='polar' needs a 3-D to {POLAR_MAX_DIM}-D input; this network takes "
+                f"{self.net.input_dim}"
             )
         self.facet_method = facets
         self.device = resolve_device(device)

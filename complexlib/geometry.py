@@ -44,7 +44,7 @@ __all__ = [
 #: Largest dimension in which facets are found with qhull (above: LPs).
 HULL_MAX_DIM = 9
 #: Ways of deciding facets (``planar`` is the vectorised 2-D kernel of the search).
-FACET_METHODS = ("auto", "hull", "lp", "planar")
+FACET_METHODS = ("auto", "hull", "lp", "planar", "polar")
 #: Relative tolerance of facet and membership decisions (rows have unit norm).
 RTOL = 1e-11
 #: A row whose norm is below this fraction of its magnitude bound is constant on the region.
@@ -416,7 +416,7 @@ def region_geometry(
     live, An, bn, rep, group = _normalise(A, b, point)
     if method not in FACET_METHODS:
         raise ValueError(f"unknown facet method {method!r}; valid: {', '.join(FACET_METHODS)}")
-    if method == "hull" or (method in ("auto", "planar") and d <= HULL_MAX_DIM):
+    if method == "hull" or (method in ("auto", "planar", "polar") and d <= HULL_MAX_DIM):
         res = _facets_polar(An, bn, point, rep, want_vertices)
     else:
         res = None

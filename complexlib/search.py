@@ -29,6 +29,7 @@ from .geometry import (
 from .network import ReLUNetwork
 from .patterns import pack, patterns_of
 from .planar import planar_facets
+from .polar import POLAR_MAX_DIM, polar_facets
 
 __all__ = ["BatchResult", "process_batch", "start_point", "crossing_check"]
 
@@ -155,9 +156,11 @@ def process_batch(
     lp : LP backend.
     device : torch device for the batched steps.
     method : how facets are decided: ``"auto"`` (the vectorised 2-D kernel
-        :mod:`complexlib.planar` for 2-D inputs, which needs no LP and leaves the
-        Chebyshev balls as NaN to be computed on demand; qhull in the polar up to
-        9-D; LPs above), ``"planar"``, ``"hull"`` or ``"lp"``.
+        :mod:`complexlib.planar` for 2-D inputs and the batched polar kernel
+        :mod:`complexlib.polar` for 3-D to ``POLAR_MAX_DIM``-D, which need no LP and
+        leave the Chebyshev balls as NaN to be computed on demand; qhull in the polar
+        per region up to 9-D; LPs above), ``"planar"``, ``"polar"``, ``"hull"`` or
+        ``"lp"``.
     """
     B, N = patterns.shape
     d = net.input_dim
@@ -174,8 +177,8 @@ def process_batch(
     if d == 2 and method in ("auto", "planar"):
         facets = _planar_facets(Afull, bfull, hints, N)
         return _finish(net, patterns, A, facets, dom_A, dom_b, device)
-    center = np.empty((B, d))
-    inradius = np.empty(B)
+    center = np.full((B, d), np.nan)
+    inradius = np.full(B, np.nan)
     bounded = np.empty(B, dtype=bool)
     inner = analytic_centers(Afull, bfull, hints, device=device)
     n_dom = np.zeros(B, dtype=np.int32)
@@ -183,10 +186,30 @@ def process_batch(
     f_neuron: list[int] = []
     f_q: list[np.ndarray] = []
     f_eps: list[float] = []
+    pf = None
+    if method in ("auto", "polar") and 3 <= d <= POLAR_MAX_DIM:
+        pf = polar_facets(Afull, bfull, inner, N, _scale(inner), RTOL)
+        bounded[:] = pf.bounded
+        dom_row = pf.has_domain_row
+        owner = np.repeat(np.arange(B), np.diff(pf.ptr))
+        n_dom[:] = np.bincount(owner[dom_row], minlength=B)
     for i in range(B):
+        if pf is not None and pf.decided[i]:
+            sl = slice(pf.ptr[i], pf.ptr[i + 1])
+            keep = ~pf.has_domain_row[sl]
+            f_neuron.extend(pf.row[sl][keep].tolist())
+            f_q.extend(pf.point[sl][keep])
+            f_eps.extend((0.25 * pf.margin[sl][keep]).tolist())
+            ptr[i + 1] = len(f_neuron)
+            continue
         try:
             g = region_geometry(
-                Afull[i], bfull[i], x0=hints[i], lp=lp, method=method, interior=inner[i]
+                Afull[i],
+                bfull[i],
+                x0=hints[i],
+                lp=lp,
+                method="auto" if method == "polar" else method,
+                interior=inner[i],
             )
         except DegenerateGeometryError as exc:
             raise DegenerateGeometryError(

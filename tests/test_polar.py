@@ -1,0 +1,134 @@
+"""The batched polar facet kernel (3-D and 4-D) against per-region qhull and LPs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import complexlib as cl
+from complexlib.geometry import RTOL, analytic_centers, region_geometry
+from complexlib.polar import POLAR_MAX_DIM, polar_facets
+
+
+def _random_polyhedra(rng, B, m, d, lineality=0):
+    """Polyhedra around the origin: bounded, unbounded, and (optionally) with lineality."""
+    A = rng.standard_normal((B, m, d))
+    if lineality:
+        A[:, :, d - lineality :] = 0.0  # the last coordinates are free
+    # some regions unbounded: rows only in a half-space of directions
+    half = rng.random(B) < 0.4
+    A[half, :, 0] = np.abs(A[half, :, 0])
+    b = -rng.uniform(0.2, 2.0, (B, m))
+    return A, b
+
+
+def _compare(A, b, x0, n_rows):
+    pf = polar_facets(A, b, x0, n_rows, 1.0 + np.linalg.norm(x0, axis=1), RTOL)
+    for k in range(len(A)):
+        g = region_geometry(A[k], b[k], method="lp", interior=x0[k])
+        ref = sorted(int(r.min()) for r in g.facet_rows)
+        if not pf.decided[k]:
+            continue
+        got = pf.row[pf.ptr[k] : pf.ptr[k + 1]].tolist()
+        assert got == ref, k
+        assert bool(pf.bounded[k]) == bool(g.bounded), k
+        # each facet point lies on its row and strictly inside every other row
+        q = pf.point[pf.ptr[k] : pf.ptr[k + 1]]
+        nrm = np.linalg.norm(A[k], axis=1)
+        vals = (q @ A[k].T + b[k]) / np.where(nrm > 0, nrm, 1.0)
+        on = vals[np.arange(len(got)), got]
+        assert np.all(np.abs(on) <= 1e-9 * (1 + np.linalg.norm(q, axis=1)))
+        unit = np.hstack([A[k], b[k][:, None]]) / np.where(nrm > 0, nrm, 1.0)[:, None]
+        same = np.abs(unit[None, :, :] - unit[got][:, None, :]).max(axis=2) < 1e-9
+        assert np.all(np.where(same, -np.inf, vals).max(axis=1) < 0)
+    return pf
+
+
+@pytest.mark.parametrize("d", [3, 4])
+@pytest.mark.parametrize("lineality", [0, 1])
+def test_random_polyhedra_match_lp(d, lineality):
+    if lineality and d == 3:
+        lineality = 2  # rank one: the polar points on a line
+    rng = np.random.default_rng(d + 10 * lineality)
+    A, b = _random_polyhedra(rng, 60, 14, d, lineality)
+    x0 = analytic_centers(A, b, np.zeros((60, d)))
+    pf = _compare(A, b, x0, 14)
+    assert pf.decided.mean() > 0.9  # the kernel itself decides (not only the fallback)
+
+
+def test_coincident_rows_and_constant_rows():
+    rng = np.random.default_rng(5)
+    A, b = _random_polyhedra(rng, 30, 10, 3)
+    A = np.concatenate([A, A[:, :3], 2.0 * A[:, 3:4], np.zeros((30, 1, 3))], axis=1)
+    b = np.concatenate([b, b[:, :3], 2.0 * b[:, 3:4], -np.ones((30, 1))], axis=1)
+    x0 = analytic_centers(A, b, np.zeros((30, 3)))
+    pf = _compare(A, b, x0, A.shape[1])
+    assert pf.decided.mean() > 0.9
+    assert np.all(pf.row < 10)  # coincident rows reported by their lowest index
+
+
+def test_domain_rows_flagged():
+    A = np.array([[[1.0, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]]])
+    b = -np.ones((1, 6))
+    pf = polar_facets(A, b, np.zeros((1, 3)), 4, np.ones(1), RTOL)
+    assert pf.decided.all() and pf.bounded.all()
+    assert pf.has_domain_row.tolist() == [False] * 4 + [True] * 2
+
+
+def _same_complex(a, b):
+    pa = {tuple(p) for p in a.patterns.tolist()}
+    assert pa == {tuple(p) for p in b.patterns.tolist()}
+    fa = dict(zip(map(tuple, a.patterns.tolist()), a.face_counts()))
+    fb = dict(zip(map(tuple, b.patterns.tolist()), b.face_counts()))
+    assert fa == fb
+    ba = dict(zip(map(tuple, a.patterns.tolist()), a.bounded))
+    assert ba == dict(zip(map(tuple, b.patterns.tolist()), b.bounded))
+    assert a.dual_graph().number_of_edges() == b.dual_graph().number_of_edges()
+
+
+@pytest.mark.parametrize(
+    ("widths", "bound", "seed"),
+    [([3, 8, 8, 1], None, 0), ([3, 6, 6, 6, 1], 1.0, 1), ([4, 6, 6, 1], None, 2)],
+)
+def test_polar_search_equals_hull_search(widths, bound, seed):
+    net = cl.mlp(widths, seed=seed)
+    a = cl.Complex(net, bound=bound, facets="polar")
+    a.bfs(progress=False)
+    b = cl.Complex(net, bound=bound, facets="hull")
+    b.bfs(progress=False)
+    _same_complex(a, b)
+
+
+def _net(layers):
+    return [(np.asarray(W, dtype=float), np.asarray(c, dtype=float)) for W, c in layers]
+
+
+def test_degenerate_networks_polar_equals_lp():
+    rng = np.random.default_rng(0)
+    W1 = rng.standard_normal((5, 3))
+    b1 = rng.standard_normal(5)
+    nets = {
+        # two first-layer neurons in 3-D: every region has a lineality direction
+        "rank two": _net([(W1[:2], b1[:2]), (rng.standard_normal((3, 2)), rng.standard_normal(3))]),
+        "duplicate neurons": _net(
+            [(np.vstack([W1, W1[:2]]), np.r_[b1, b1[:2]]), (rng.standard_normal((1, 7)), [0.1])]
+        ),
+        "zero row": _net([(np.vstack([W1, np.zeros(3)]), np.r_[b1, 0.5]), (np.ones((1, 6)), [0])]),
+        "parallel planes": _net(
+            [(np.vstack([W1[:1], W1[:1]]), [0.0, 1.0]), (np.ones((1, 2)), [0])]
+        ),
+    }
+    for name, net in nets.items():
+        a = cl.Complex(net, facets="polar")
+        a.bfs(progress=False)
+        b = cl.Complex(net, facets="lp")
+        b.bfs(progress=False)
+        _same_complex(a, b)
+        assert len(a) > 1, name
+
+
+def test_polar_needs_3d_or_4d():
+    with pytest.raises(ValueError, match="3-D to"):
+        cl.Complex(cl.mlp([2, 4, 1]), facets="polar")
+    with pytest.raises(ValueError, match="3-D to"):
+        cl.Complex(cl.mlp([POLAR_MAX_DIM + 1, 4, 1]), facets="polar")
