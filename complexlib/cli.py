@@ -144,6 +144,7 @@ def _experiment_grid(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         largest_first=args.largest_first,
         exact_max_nodes=args.exact_max_nodes,
+        max_bfs=args.max_bfs,
         volumes=not args.no_volumes,
         max_regions=args.max_regions,
     )
@@ -246,6 +247,7 @@ def _experiment_segment(args: argparse.Namespace) -> int:
 
 def add_experiment_parsers(sub: Any) -> Any:
     """The ``experiment`` command group; returns its subparsers (add more experiments there)."""
+    from .experiments.diameter import EXACT_MAX_NODES
     from .experiments.grid import DEPTHS, DIMS, TRIALS, WIDTHS
 
     x = sub.add_parser(
@@ -284,8 +286,15 @@ def add_experiment_parsers(sub: Any) -> Any:
     g.add_argument(
         "--exact-max-nodes",
         type=int,
-        default=5000,
-        help="exact diameters up to this many regions, bounds above (default 5000)",
+        default=EXACT_MAX_NODES,
+        help="diameters always exact up to this many regions; above, exact when the bounds "
+        f"meet within --max-bfs searches (default {EXACT_MAX_NODES})",
+    )
+    g.add_argument(
+        "--max-bfs",
+        type=int,
+        default=200,
+        help="BFS budget for tightening diameter bounds on larger graphs (default 200)",
     )
     g.add_argument("--no-volumes", action="store_true", help="skip the bounded regions' volumes")
     g.add_argument(

@@ -86,7 +86,11 @@ def configs(
 
 
 def complex_stats(
-    cx: Any, exact_max_nodes: int = EXACT_MAX_NODES, volumes: bool = True, max_volume: float = 1e4
+    cx: Any,
+    exact_max_nodes: int = EXACT_MAX_NODES,
+    max_bfs: int = 200,
+    volumes: bool = True,
+    max_volume: float = 1e4,
 ) -> dict[str, Any]:
     """Statistics of a searched complex: counts, facets, degree, volumes and diameter.
 
@@ -94,7 +98,7 @@ def complex_stats(
     ----------
     cx : Complex
         A complete complex (its dual graph must be connected).
-    exact_max_nodes : int
+    exact_max_nodes, max_bfs : int
         See :func:`.diameter.diameter_bounds`.
     volumes : bool
         Compute the volumes of the bounded regions (:func:`.volumes.region_volumes`).
@@ -142,7 +146,7 @@ def complex_stats(
         out.update(volume_stats(region_volumes(cx), max_volume=max_volume))
     out["volume_seconds"] = time.perf_counter() - t
     t = time.perf_counter()
-    out.update(diameter_bounds(edges, n, exact_max_nodes=exact_max_nodes))
+    out.update(diameter_bounds(edges, n, exact_max_nodes=exact_max_nodes, max_bfs=max_bfs))
     out["diameter_seconds"] = time.perf_counter() - t
     return out
 
@@ -153,6 +157,7 @@ def run_config(
     depth: int,
     trial: int,
     exact_max_nodes: int = EXACT_MAX_NODES,
+    max_bfs: int = 200,
     volumes: bool = True,
     max_regions: int | None = None,
 ) -> dict[str, Any]:
@@ -161,8 +166,9 @@ def run_config(
     Parameters
     ----------
     d, width, depth, trial : the configuration (``depth`` = number of hidden layers).
-    exact_max_nodes : int
-        Exact diameters up to this many regions, bounds above.
+    exact_max_nodes, max_bfs : int
+        Diameters always exact up to this many regions; above, exact when the bounds meet
+        within ``max_bfs`` searches (:func:`.diameter.diameter_bounds`).
     volumes : bool
         Compute volumes of bounded regions.
     max_regions : int, optional
@@ -197,7 +203,7 @@ def run_config(
         cx = cl.Complex(model)
         cx.bfs(max_regions=max_regions, workers=1, progress=False)
         t2 = time.perf_counter()
-        stats = complex_stats(cx, exact_max_nodes=exact_max_nodes, volumes=volumes)
+        stats = complex_stats(cx, exact_max_nodes=exact_max_nodes, max_bfs=max_bfs, volumes=volumes)
     finally:
         torch.set_num_threads(threads)
     row: dict[str, Any] = {
@@ -265,7 +271,8 @@ def run_grid(
     largest_first : bool
         Order of the runs (see :func:`configs`).
     **kwargs
-        Passed to :func:`run_config` (``exact_max_nodes``, ``volumes``, ``max_regions``).
+        Passed to :func:`run_config` (``exact_max_nodes``, ``max_bfs``, ``volumes``,
+        ``max_regions``).
 
     Returns
     -------

@@ -52,6 +52,7 @@ RESULT_COLUMNS = (
     "diameter_lower",
     "diameter_upper",
     "diameter_exact",
+    "diameter_bfs",
     "test_accuracy",
     "complete",
     "train_seconds",
