@@ -173,7 +173,7 @@ def _experiment_report(args: argparse.Namespace) -> int:
     (out / "summary.md").write_text(summary_markdown(summary) + "\n")
     paths.append(out / "summary.md")
     if not args.no_figures:
-        paths += grid_figures(runs, out / "figures")
+        paths += grid_figures(runs, out / "figures", png=False if args.no_png else None)
     print(f"{len(runs)} runs; wrote " + ", ".join(str(p) for p in paths))
     return 0
 
@@ -311,6 +311,7 @@ def add_experiment_parsers(sub: Any) -> Any:
     )
     r.add_argument("--out", required=True, help="results folder of 'complexlib experiment grid'")
     r.add_argument("--no-figures", action="store_true", help="tables only")
+    r.add_argument("--no-png", action="store_true", help="HTML figures only (PNG needs kaleido)")
     r.set_defaults(func=_experiment_report)
 
     dg = xsub.add_parser(
