@@ -55,20 +55,11 @@ def mlp_module(widths: Sequence[int], seed: int | None = None) -> Any:
     True
     """
     import torch
-    from torch import nn
 
-    widths = [int(w) for w in widths]
-    if len(widths) < 2 or min(widths) < 1:
-        raise ValueError(f"widths must list at least two positive sizes, got {widths}")
-    with torch.random.fork_rng(devices=[]):
-        if seed is not None:
-            torch.manual_seed(seed)
-        layers: list[nn.Module] = []
-        for i in range(len(widths) - 1):
-            layers.append(nn.Linear(widths[i], widths[i + 1]))
-            if i < len(widths) - 2:
-                layers.append(nn.ReLU())
-        return nn.Sequential(*layers)
+    from ..network import mlp
+
+    with torch.random.fork_rng(devices=[]):  # cl.mlp seeds the global generator
+        return mlp(widths, seed=seed)
 
 
 def train_classifier(
