@@ -86,6 +86,7 @@ def test_one_hidden_layer_random(d, m, seed):
 def test_one_hidden_layer_trained(d, width, trial):
     row = run_config(d, width, 1, trial)
     check_run(row)  # includes the closed forms for depth 1
+    assert row["n_volume_sampled"] == row["bounded"]  # fewer than the sample size
     assert row["n_volumes"] + row["n_volume_excluded"] + row["n_volume_failed"] == row["bounded"]
 
 
@@ -155,6 +156,21 @@ def test_volumes_tile_the_box(widths, bound):
     # against the Region object's own (vertex enumeration) volume
     for i in (0, len(cx) // 2, len(cx) - 1):
         assert v[i] == pytest.approx(cx[i].volume, rel=1e-9)
+
+
+def test_volumes_of_some_regions_and_a_sample():
+    cx = cl.Complex(cl.mlp([3, 6, 5, 1], seed=1))
+    cx.bfs(progress=False)
+    every = region_volumes(cx)
+    some = np.array([len(cx) - 1, 0, 7, 3])
+    assert np.allclose(region_volumes(cx, some), every[some], rtol=1e-9)  # batches differ
+    with pytest.raises(ValueError, match="indices"):
+        region_volumes(cx, [len(cx)])
+    s = complex_stats(cx, volume_sample=10)
+    assert s["n_volume_sampled"] == 10 < s["bounded"]
+    finite = every[np.isfinite(every) & (every <= 1e4)]
+    assert finite.min() <= s["mean_volume"] <= finite.max()
+    assert complex_stats(cx, volume_sample=None)["mean_volume"] == pytest.approx(finite.mean())
 
 
 def test_volume_stats_and_unbounded_regions():

@@ -45,6 +45,7 @@ RESULT_COLUMNS = (
     "max_facets",
     "mean_degree",
     "mean_volume",
+    "n_volume_sampled",
     "n_volumes",
     "n_volume_excluded",
     "n_volume_failed",

@@ -9,7 +9,7 @@ grows quickly with it; the experiments stay at ``d <= 5``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,13 +19,15 @@ if TYPE_CHECKING:
 __all__ = ["region_volumes", "volume_stats"]
 
 
-def region_volumes(cx: Complex, batch: int = 1024) -> np.ndarray:
+def region_volumes(cx: Complex, regions: Any = None, batch: int = 1024) -> np.ndarray:
     """Volume of every region of ``cx``: ``inf`` for unbounded ones, ``nan`` where qhull failed.
 
     Parameters
     ----------
     cx : Complex
         A searched complex.
+    regions : array_like of int, optional
+        Only these regions (the result is then in their order); default all.
     batch : int
         Regions whose halfspaces are built at once.
 
@@ -42,15 +44,19 @@ def region_volumes(cx: Complex, batch: int = 1024) -> np.ndarray:
     from ..patterns import unpack
 
     n, d = len(cx), cx.net.input_dim
-    out = np.full(n, np.inf)
-    bounded = cx.bounded[:n]
+    pick = np.arange(n) if regions is None else np.asarray(regions, dtype=np.int64).reshape(-1)
+    if pick.size and (pick.min() < 0 or pick.max() >= n):
+        raise ValueError(f"regions must be indices 0 .. {n - 1} of the complex")
+    out = np.full(pick.size, np.inf)
+    bounded = cx.bounded[pick]
     ptr = cx.store.facet_ptr.view()
     neuron = cx.store.facet_neuron.view()
     dom_A, dom_b = cx.domain.constraints(d)
-    todo = np.nonzero(bounded)[0]
+    todo = np.nonzero(bounded)[0]  # positions in pick
     hints = cx.interior_points
     for lo in range(0, len(todo), batch):
-        idx = todo[lo : lo + batch]
+        at = todo[lo : lo + batch]
+        idx = pick[at]
         A, b = halfspaces(cx.net, unpack(cx.store.bits.view()[idx], cx.net.n_neurons))
         rows = [neuron[ptr[i] : ptr[i + 1]] for i in idx]
         m = max(len(r) for r in rows) + len(dom_b)
@@ -63,7 +69,7 @@ def region_volumes(cx: Complex, batch: int = 1024) -> np.ndarray:
             As[k, len(r) : len(r) + len(dom_b)] = dom_A
             bs[k, len(r) : len(r) + len(dom_b)] = dom_b
         centers = analytic_centers(As, bs, hints[idx])
-        for k, i in enumerate(idx):
+        for k, i in enumerate(at):
             live = np.linalg.norm(As[k], axis=1) > 0
             hs = np.c_[As[k][live], bs[k][live]]
             try:
