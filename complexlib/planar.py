@@ -48,7 +48,7 @@ class PlanarFacets:
     t_hi: np.ndarray  # (F,) (may be +inf)
 
 
-def _intervals(n, off, live, cand, tol, scale, n_neuron_rows):
+def _intervals(n, off, live, cand, tol, scale, is_dom):
     """Interval, facet flag and neighbours of the candidate lines ``cand`` (B, K)."""
     B, m, _ = n.shape
     bi = np.arange(B)[:, None]
@@ -60,7 +60,7 @@ def _intervals(n, off, live, cand, tol, scale, n_neuron_rows):
     )
     same &= live[:, None, :]
     rep = np.argmax(same, axis=2)  # lowest coincident row (the candidate itself if none lower)
-    group_dom = np.any(same & (np.arange(m) >= n_neuron_rows)[None, None, :], axis=2)
+    group_dom = np.any(same & is_dom[:, None, :], axis=2)
     p = -oc[:, :, None] * nc
     u = np.stack([-nc[:, :, 1], nc[:, :, 0]], axis=2)
     alpha = np.einsum("bid,bjd->bji", n, u)  # (B, K, m): n_i . u_j
@@ -162,69 +162,179 @@ def planar_facets(
     n = A / safe[:, :, None]
     off = b / safe
     tol = rtol * scale
+    is_dom = np.broadcast_to(np.arange(m) >= n_neuron_rows, (B, m))
+    parts: list[dict[str, np.ndarray]] = []
     if x0 is None or m <= 2 * k0:
-        cand = np.broadcast_to(np.arange(m), (B, m))
+        full = np.arange(B)
     else:
         dist = np.where(live, -(np.einsum("bmd,bd->bm", n, x0) + off), np.inf)
-        cand = np.argpartition(dist, k0, axis=1)[:, :k0]
-    out: dict[str, list[np.ndarray]] = {k: [] for k in ("k", "j", "lo", "hi", "q", "mg", "dom")}
-    todo = np.arange(B)
-    while todo.size:
-        res = _intervals(
-            n[todo], off[todo], live[todo], cand, tol[todo], scale[todo], n_neuron_rows
+        cand = np.sort(np.argpartition(dist, k0, axis=1)[:, :k0], axis=1)
+        part, full = _grow(n, off, live, is_dom, cand, tol, scale)
+        parts.append(part)
+    if full.size:
+        parts.append(
+            _all_rows(n[full], off[full], live[full], is_dom[full], tol[full], scale[full])
         )
-        inc = np.zeros((len(todo), m), dtype=bool)
-        inc[np.arange(len(todo))[:, None], cand] = True
-        missing = res["touch"] & ~inc
-        again = missing.any(axis=1) | (res["whole_line"] & (inc.sum(axis=1) < live[todo].sum(1)))
-        done = ~again
-        # record the finished regions (each candidate column counted once)
-        first = np.ones_like(res["facet"])
-        srt = np.sort(cand, axis=1)
-        dup_sorted = np.zeros_like(srt, dtype=bool)
-        dup_sorted[:, 1:] = srt[:, 1:] == srt[:, :-1]
-        if dup_sorted.any():  # padded candidate lists repeat an index: keep its first column
-            for r in np.nonzero(dup_sorted.any(axis=1))[0]:
-                _, idx = np.unique(cand[r], return_index=True)
-                first[r] = False
-                first[r, idx] = True
-        sel = res["facet"] & first & done[:, None]
-        rr, cc = np.nonzero(sel)
-        out["k"].append(todo[rr])
-        out["j"].append(cand[rr, cc])
-        for key, name in (("lo", "lo"), ("hi", "hi"), ("q", "q"), ("mg", "margin"), ("dom", "dom")):
-            out[key].append(res[name][rr, cc])
-        # the rest go round again with the rows they are missing (all rows for whole lines)
-        if again.any():
-            sub = np.nonzero(again)[0]
-            whole = res["whole_line"][sub]
-            need = inc[sub] | missing[sub]
-            need[whole] = live[todo[sub[whole]]]
-            width: int = int(need.sum(axis=1).max())
-            new = np.empty((len(sub), width), dtype=np.int64)
-            for row in range(len(sub)):
-                idx = np.nonzero(need[row])[0]
-                new[row, : len(idx)] = idx
-                new[row, len(idx) :] = idx[0]
-            cand = new
-        todo = todo[again]
-    k = np.concatenate(out["k"])
-    j = np.concatenate(out["j"])
-    order = np.lexsort((j, k))
-    k, j = k[order], j[order]
-    lo = np.concatenate(out["lo"])[order]
-    hi = np.concatenate(out["hi"])[order]
+        parts[-1]["k"] = full[parts[-1]["k"]]
+    cat = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    order = np.lexsort((cat["j"], cat["k"]))
+    k = cat["k"][order]
+    lo, hi = cat["lo"][order], cat["hi"][order]
     ptr = np.zeros(B + 1, dtype=np.int64)
     np.cumsum(np.bincount(k, minlength=B), out=ptr[1:])
     finite = np.isfinite(lo) & np.isfinite(hi)
     bounded = (np.bincount(k, weights=finite, minlength=B) == np.diff(ptr)) & (np.diff(ptr) > 0)
     return PlanarFacets(
         ptr=ptr,
-        row=j.astype(np.int64),
-        has_domain_row=np.concatenate(out["dom"])[order],
-        point=np.concatenate(out["q"])[order].reshape(-1, 2),
-        margin=np.concatenate(out["mg"])[order],
+        row=cat["j"][order].astype(np.int64),
+        has_domain_row=cat["dom"][order].astype(bool),
+        point=cat["q"][order].reshape(-1, 2),
+        margin=cat["mg"][order],
         bounded=bounded,
         t_lo=lo,
         t_hi=hi,
     )
+
+
+def _record(res, sel, k, j):
+    """The facets ``sel`` (B, K) of an :func:`_intervals` result as flat columns."""
+    rr, cc = np.nonzero(sel)
+    out = {"k": k[rr], "j": j[rr, cc]}
+    for key, name in (("lo", "lo"), ("hi", "hi"), ("q", "q"), ("mg", "margin"), ("dom", "dom")):
+        out[key] = res[name][rr, cc]
+    return out
+
+
+def _all_rows(n, off, live, is_dom, tol, scale):
+    """Every row a candidate: the plain test (strips, half-planes, few rows)."""
+    B, m, _ = n.shape
+    cand = np.broadcast_to(np.arange(m), (B, m))
+    res = _intervals(n, off, live, cand, tol, scale, is_dom)
+    return _record(res, res["facet"], np.arange(B), cand)
+
+
+def _grow(n, off, live, is_dom, cand, tol, scale):
+    """Facets from a few candidate rows, grown until every other row is proven redundant.
+
+    The facets of the polygon of the candidate rows alone are computed; every row is
+    then tested against that polygon's vertices and unbounded edges.  A row violated at
+    a vertex (beyond ``tol``), or cutting an unbounded edge, cuts the polygon: the most
+    violated row of each vertex and the first row each unbounded edge meets join the
+    candidates.  When no row cuts it, the candidate polygon is the region.  Regions whose
+    candidate polygon has a whole line as a facet, or where a row passes through a facet
+    point without being coincident with the facet's row, are returned in ``full``.
+    """
+    B, m, _ = n.shape
+    parts: list[dict[str, np.ndarray]] = []
+    full: list[np.ndarray] = []
+    todo = np.arange(B)
+    while todo.size:
+        K = cand.shape[1]
+        r = np.arange(len(todo))[:, None]
+        ns, offs, lives = n[todo][r, cand], off[todo][r, cand], live[todo][r, cand]
+        local = np.broadcast_to(np.arange(K), (len(todo), K))
+        doms = is_dom[todo][r, cand]
+        res = _intervals(ns, offs, lives, local, tol[todo], scale[todo], doms)
+        facet = res["facet"]
+        whole = res["whole_line"] | ~facet.any(axis=1)
+        # witnesses: the finite end points of every facet and its unbounded directions
+        p = -offs[:, :, None] * ns
+        u = np.stack([-ns[:, :, 1], ns[:, :, 0]], axis=2)
+        lo, hi = res["lo"], res["hi"]
+        fin_lo, fin_hi = np.isfinite(lo) & facet, np.isfinite(hi) & facet
+        v = np.concatenate(
+            [
+                p + np.where(fin_lo, lo, 0.0)[..., None] * u,
+                p + np.where(fin_hi, hi, 0.0)[..., None] * u,
+            ],
+            axis=1,
+        )  # (b, 2K, 2)
+        vmask = np.concatenate([fin_lo, fin_hi], axis=1)
+        nt, ot, lt = n[todo], off[todo], live[todo]
+        vals = np.matmul(v, nt.transpose(0, 2, 1)) + ot[:, None, :]
+        vals = np.where(lt[:, None, :] & vmask[:, :, None], vals, -np.inf)
+        worst = np.argmax(vals, axis=2)
+        cut_v = np.take_along_axis(vals, worst[..., None], axis=2)[..., 0] > tol[todo, None]
+        # unbounded edges: direction u from the lower end point, -u from the upper one
+        ray = np.concatenate([u, -u], axis=1)
+        rmask = np.concatenate([fin_lo & ~np.isfinite(hi), fin_hi & ~np.isfinite(lo)], axis=1)
+        slope = np.matmul(ray, nt.transpose(0, 2, 1))  # (b, 2K, m), rays leave the ends v
+        ahead = lt[:, None, :] & rmask[:, :, None] & (slope > PARALLEL_TOL)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = -np.where(ahead, vals, 0.0) / slope
+        t = np.where(ahead, t, np.inf)
+        first = np.argmin(t, axis=2)
+        cut_r = ahead.any(axis=2)
+        new = np.zeros((len(todo), m), dtype=bool)
+        rv, cv = np.nonzero(cut_v)
+        new[rv, worst[rv, cv]] = True
+        rr_, cr = np.nonzero(cut_r)
+        new[rr_, first[rr_, cr]] = True
+        inc = np.zeros((len(todo), m), dtype=bool)
+        inc[r, cand] = True
+        new &= ~inc
+        cuts = cut_v.any(axis=1) | cut_r.any(axis=1)
+        stuck = cuts & ~new.any(axis=1)
+        done = ~cuts & ~whole
+        if done.any():
+            part = _finish_grown(res, done, cand, todo, n, off, live, is_dom, tol)
+            parts.append(part[0])
+            full.append(todo[done][part[1]])
+        full.append(todo[(whole | stuck)])
+        again = cuts & ~stuck & ~whole
+        if not again.any():
+            break
+        need = inc[again] | new[again]
+        width = int(need.sum(axis=1).max())
+        nxt = np.empty((int(again.sum()), width), dtype=np.int64)
+        for row, mask in enumerate(need):
+            idx = np.nonzero(mask)[0]
+            nxt[row, : len(idx)] = idx
+            nxt[row, len(idx) :] = idx[0]
+        cand = nxt
+        todo = todo[again]
+    empty = {key: np.zeros(0) for key in ("k", "j", "lo", "hi", "mg")}
+    empty.update(q=np.zeros((0, 2)), dom=np.zeros(0, dtype=bool))
+    cat = {key: np.concatenate([empty[key]] + [p[key] for p in parts]) for key in empty}
+    cat["k"] = cat["k"].astype(np.int64)
+    cat["j"] = cat["j"].astype(np.int64)
+    return cat, np.sort(np.concatenate(full)) if full else np.zeros(0, np.int64)
+
+
+def _finish_grown(res, done, cand, todo, n, off, live, is_dom, tol):
+    """Facets of the finished regions with margins and coincident rows taken over all rows.
+
+    Returns the flat columns and a mask (over ``todo[done]``) of regions to redo with
+    every row: a row through a facet point that is not the facet's row repeated.
+    """
+    # (a padded candidate list repeats its lowest row at the end: the repeat is coincident
+    # with an earlier column, so it is never a facet)
+    rr, cc = np.nonzero(res["facet"] & done[:, None])
+    k = todo[rr]
+    j = cand[rr, cc]
+    q = res["q"][rr, cc]
+    vals = np.einsum("fd,fmd->fm", q, n[k]) + off[k]
+    tk = tol[k][:, None]
+    on = live[k] & (np.abs(vals) <= tk)
+    on[np.arange(len(k)), j] = False
+    same = on & (np.abs(n[k] - n[k, j][:, None, :]).max(axis=2) <= 1e-12)
+    same &= np.abs(off[k] - off[k, j][:, None]) <= tk
+    odd = np.zeros(len(todo), dtype=bool)
+    np.logical_or.at(odd, rr, np.any(on & ~same, axis=1))
+    margin = -np.where(same | ~live[k], -np.inf, vals)
+    margin[np.arange(len(k)), j] = np.inf
+    mg = margin.min(axis=1)
+    same[np.arange(len(k)), j] = True
+    rep = np.argmax(same, axis=1)
+    dom = np.any(same & is_dom[k], axis=1)
+    keep = ~odd[rr]
+    out = {
+        "k": k[keep],
+        "j": rep[keep],
+        "lo": res["lo"][rr, cc][keep],
+        "hi": res["hi"][rr, cc][keep],
+        "q": q[keep],
+        "mg": mg[keep],
+        "dom": dom[keep],
+    }
+    return out, odd[done]

@@ -27,7 +27,7 @@ from .geometry import (
     region_geometry,
 )
 from .network import ReLUNetwork
-from .patterns import pack, patterns_of
+from .patterns import _forward, pack, patterns_of
 from .planar import planar_facets
 from .polar import POLAR_MAX_DIM, polar_facets
 
@@ -281,6 +281,40 @@ def _planar_facets(A, b, hints, N) -> tuple[Any, ...]:
     )
 
 
+#: relative size (against the magnitude of its terms) a pre-activation must have at the
+#: point across a facet for the fast crossing to accept it
+GENERIC_RTOL = 1e-9
+
+
+def _generic_crossings(net, patterns, owner, f_neuron, q, eps, nvec, dom_A, dom_b, device):
+    """Which facet crossings still need :func:`crossing_check` (True) after the fast test.
+
+    The facet point ``q`` of facet ``j`` is strictly inside every other row of the region
+    (its margin), and at ``q`` neuron ``j`` is zero, so every later pre-activation has the
+    same value there under either sign of ``j``: the region across is the one whose
+    pattern is the parent's with ``j`` flipped, and ``q`` lies in its closure.  The fast
+    test reads the pattern at ``x = q + eps n`` with one forward pass and accepts the
+    crossing when it is exactly that pattern, every pre-activation at ``x`` is clear of
+    zero (``GENERIC_RTOL`` times its terms) and ``x`` is inside the domain: ``x`` is then
+    a point of that region.  Anything else (coincident neurons flipping together, a
+    neuron that is identically zero on one side, a step that went too far) goes to the
+    full check, which needs the neighbour's affine maps.
+    """
+    F = len(f_neuron)
+    if F == 0:
+        return np.zeros(0, dtype=bool)
+    x = q + eps[:, None] * nvec
+    z, bound = _forward(net, x, device)
+    z, bound = z.cpu().numpy(), bound.cpu().numpy()
+    expected = patterns[owner]
+    expected[np.arange(F), f_neuron] *= -1
+    ok = np.all((z > 0) == (expected > 0), axis=1)
+    ok &= np.all(np.abs(z) > GENERIC_RTOL * bound, axis=1)
+    if dom_A.shape[0]:
+        ok &= np.all(x @ dom_A.T + dom_b < -RTOL * _scale(x)[:, None], axis=1)
+    return ~ok
+
+
 def _finish(net, patterns, A, facets, dom_A, dom_b, device) -> BatchResult:
     """Cross every neuron facet and read the neighbours' patterns (see :func:`crossing_check`).
 
@@ -296,7 +330,11 @@ def _finish(net, patterns, A, facets, dom_A, dom_b, device) -> BatchResult:
     eps = np.minimum(eps, 0.25 * (1.0 + np.linalg.norm(q, axis=1))) if F else eps
     nb_pat = np.zeros((F, N), dtype=np.int8)
     nb_pt = np.zeros((F, d))
-    todo = np.arange(F)
+    todo = _generic_crossings(net, patterns, owner, f_neuron, q, eps, nvec, dom_A, dom_b, device)
+    nb_pat[~todo] = patterns[owner[~todo]]
+    nb_pat[~todo, f_neuron[~todo]] *= -1
+    nb_pt[~todo] = q[~todo] + eps[~todo, None] * nvec[~todo]
+    todo = np.nonzero(todo)[0]
     for _ in range(MAX_SHRINK):
         if todo.size == 0:
             break
