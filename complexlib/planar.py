@@ -258,13 +258,16 @@ def _grow(n, off, live, is_dom, cand, tol, scale):
         # unbounded edges: direction u from the lower end point, -u from the upper one
         ray = np.concatenate([u, -u], axis=1)
         rmask = np.concatenate([fin_lo & ~np.isfinite(hi), fin_hi & ~np.isfinite(lo)], axis=1)
-        slope = np.matmul(ray, nt.transpose(0, 2, 1))  # (b, 2K, m), rays leave the ends v
-        ahead = lt[:, None, :] & rmask[:, :, None] & (slope > PARALLEL_TOL)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = -np.where(ahead, vals, 0.0) / slope
-        t = np.where(ahead, t, np.inf)
-        first = np.argmin(t, axis=2)
-        cut_r = ahead.any(axis=2)
+        cut_r = np.zeros_like(rmask)
+        first = np.zeros(rmask.shape, dtype=np.int64)
+        rs = np.nonzero(rmask.any(axis=1))[0]
+        if rs.size:  # only unbounded candidate polygons have rays
+            slope = np.matmul(ray[rs], nt[rs].transpose(0, 2, 1))  # rays leave the ends v
+            ahead = lt[rs, None, :] & rmask[rs, :, None] & (slope > PARALLEL_TOL)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = np.where(ahead, -vals[rs] / slope, np.inf)
+            first[rs] = np.argmin(t, axis=2)
+            cut_r[rs] = ahead.any(axis=2)
         new = np.zeros((len(todo), m), dtype=bool)
         rv, cv = np.nonzero(cut_v)
         new[rv, worst[rv, cv]] = True
@@ -309,24 +312,36 @@ def _finish_grown(res, done, cand, todo, n, off, live, is_dom, tol):
     """
     # (a padded candidate list repeats its lowest row at the end: the repeat is coincident
     # with an earlier column, so it is never a facet)
-    rr, cc = np.nonzero(res["facet"] & done[:, None])
+    sel = res["facet"] & done[:, None]
+    rr, cc = np.nonzero(sel)
     k = todo[rr]
     j = cand[rr, cc]
     q = res["q"][rr, cc]
-    vals = np.einsum("fd,fmd->fm", q, n[k]) + off[k]
-    tk = tol[k][:, None]
-    on = live[k] & (np.abs(vals) <= tk)
-    on[np.arange(len(k)), j] = False
-    same = on & (np.abs(n[k] - n[k, j][:, None, :]).max(axis=2) <= 1e-12)
-    same &= np.abs(off[k] - off[k, j][:, None]) <= tk
+    # every row at every facet point, one matmul per region
+    dn = np.nonzero(done)[0]
+    allv = np.matmul(res["q"][dn], n[todo[dn]].transpose(0, 2, 1)) + off[todo[dn]][:, None, :]
+    pos = np.full(len(todo), -1)
+    pos[dn] = np.arange(len(dn))
+    vals = allv[pos[rr], cc]  # (F, m)
+    f = np.arange(len(k))
+    tk = tol[k]
+    on = live[k] & (np.abs(vals) <= tk[:, None])
+    on[f, j] = False
+    # rows through a facet point: the facet's row repeated, or a degenerate region
+    fo, io = np.nonzero(on)
+    rep_ok = (np.abs(n[k[fo], io] - n[k[fo], j[fo]]).max(axis=1) <= 1e-12) & (
+        np.abs(off[k[fo], io] - off[k[fo], j[fo]]) <= tk[fo]
+    )
     odd = np.zeros(len(todo), dtype=bool)
-    np.logical_or.at(odd, rr, np.any(on & ~same, axis=1))
-    margin = -np.where(same | ~live[k], -np.inf, vals)
-    margin[np.arange(len(k)), j] = np.inf
-    mg = margin.min(axis=1)
-    same[np.arange(len(k)), j] = True
-    rep = np.argmax(same, axis=1)
-    dom = np.any(same & is_dom[k], axis=1)
+    odd[rr[fo[~rep_ok]]] = True
+    vals = np.where(live[k], vals, -np.inf)
+    vals[f, j] = -np.inf
+    vals[fo, io] = -np.inf
+    mg = -vals.max(axis=1)
+    rep = j.copy()
+    np.minimum.at(rep, fo[rep_ok], io[rep_ok])
+    dom = is_dom[k, j].copy()
+    dom[fo[rep_ok & is_dom[k[fo], io]]] = True
     keep = ~odd[rr]
     out = {
         "k": k[keep],
