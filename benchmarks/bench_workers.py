@@ -20,11 +20,20 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     p.add_argument("--backend", default="loky")
+    p.add_argument(
+        "--cold",
+        action="store_true",
+        help="time the first search with fresh workers (default: a short search first starts "
+        "them; loky keeps them up for the next search of the same network)",
+    )
     args = p.parse_args()
     widths = [int(w) for w in args.widths.split(",")]
     base = None
     for w in args.workers:
-        cx = cl.Complex(cl.mlp(widths, seed=args.seed))
+        net = cl.mlp(widths, seed=args.seed)
+        if w > 1 and not args.cold:
+            cl.Complex(net).bfs(workers=w, progress=False, max_regions=4 * w * args.batch_size)
+        cx = cl.Complex(net)
         t = time.perf_counter()
         cx.bfs(workers=w, progress=False, batch_size=args.batch_size, backend=args.backend)
         dt = time.perf_counter() - t
@@ -32,7 +41,8 @@ def main() -> None:
             base, ref = dt, cx.patterns
         same = np.array_equal(cx.patterns, ref)
         print(
-            f"{widths} workers={w} backend={args.backend}: {len(cx)} regions in {dt:.2f} s, "
+            f"{widths} workers={w} backend={args.backend} {'cold' if args.cold else 'warm'}: "
+            f"{len(cx)} regions in {dt:.2f} s, "
             f"{len(cx) / dt:.0f} regions/s, speed-up {base / dt:.2f}x, same complex: {same}"
         )
 

@@ -3,10 +3,10 @@
 Batches go to workers as arrays (patterns, interior points) and come back as
 arrays (:class:`~complexlib.search.BatchResult`); no Python object per region
 crosses a process boundary, and the network is sent once per worker (an
-initializer for local processes, ``scatter(broadcast=True)`` on Dask,
-``ray.put`` on Ray).  Each backend gives a small executor with ``submit`` and
-futures with ``result()``, so the search keeps the next round computing while
-it absorbs the last one.  Backends:
+initializer for local processes, whose workers stay up for the next search of the
+same network; ``scatter(broadcast=True)`` on Dask, ``ray.put`` on Ray).  Each
+backend gives a small executor with ``submit`` and futures with ``result()``, so
+the search keeps the next round computing while it absorbs the last one.  Backends:
 
 ``"loky"``
     local processes (joblib's loky executor);
@@ -35,9 +35,38 @@ BACKENDS = ("loky", "threading", "dask", "ray")
 _WORKER_NET: dict[str, Any] = {}
 
 
-def _install_net(net: Any) -> None:
+class _KeyedNet:
+    """A network compared by content, so that loky reuses warm workers for the same net.
+
+    ``get_reusable_executor`` keeps its workers when it is asked again with equal
+    arguments; comparing networks by a digest of their weights makes a second search of
+    the same network (a benchmark, a notebook, a sweep over domains) skip the seconds
+    that spawning workers and importing torch take.
+    """
+
+    def __init__(self, net: Any) -> None:
+        import hashlib
+
+        import numpy as np
+
+        self.net = net
+        h = hashlib.sha1()
+        for a in (*net.weights, *net.biases, np.asarray(net.slopes, dtype=np.float64)):
+            a = np.ascontiguousarray(a, dtype=np.float64)
+            h.update(str(a.shape).encode())
+            h.update(a.tobytes())
+        self.key = h.hexdigest()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _KeyedNet) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+
+def _install_net(keyed: _KeyedNet) -> None:
     """Loky initializer: keep the network in the worker process, one thread per worker."""
-    _WORKER_NET["net"] = net
+    _WORKER_NET["net"] = keyed.net
     _single_thread()
 
 
@@ -98,8 +127,8 @@ def executor(backend: str, workers: int, net: Any, address: Any = None) -> Itera
         ex = get_reusable_executor(
             max_workers=workers,
             initializer=_install_net,
-            initargs=(net,),
-            reuse=False,
+            initargs=(_KeyedNet(net),),
+            reuse="auto",  # the same network again: the workers are already up
             env=one,
         )
         # start every worker now (spawning and importing torch take seconds); the search
