@@ -1,4 +1,4 @@
-"""The batched polar facet kernel (3-D and 4-D) against per-region qhull and LPs."""
+"""The batched polar facet kernel (3-D to 6-D) against per-region LPs."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def _compare(A, b, x0, n_rows):
     return pf
 
 
-@pytest.mark.parametrize("d", [3, 4])
+@pytest.mark.parametrize("d", [3, 4, 5, 6])
 @pytest.mark.parametrize("lineality", [0, 1])
 def test_random_polyhedra_match_lp(d, lineality):
     if lineality and d == 3:
@@ -88,7 +88,13 @@ def _same_complex(a, b):
 
 @pytest.mark.parametrize(
     ("widths", "bound", "seed"),
-    [([3, 8, 8, 1], None, 0), ([3, 6, 6, 6, 1], 1.0, 1), ([4, 6, 6, 1], None, 2)],
+    [
+        ([3, 8, 8, 1], None, 0),
+        ([3, 6, 6, 6, 1], 1.0, 1),
+        ([4, 6, 6, 1], None, 2),
+        ([5, 6, 6, 1], None, 3),
+        ([6, 5, 5, 1], 1.0, 4),
+    ],
 )
 def test_polar_search_equals_hull_search(widths, bound, seed):
     net = cl.mlp(widths, seed=seed)
@@ -127,7 +133,7 @@ def test_degenerate_networks_polar_equals_lp():
         assert len(a) > 1, name
 
 
-def test_polar_needs_3d_or_4d():
+def test_polar_needs_3d_to_6d():
     with pytest.raises(ValueError, match="3-D to"):
         cl.Complex(cl.mlp([2, 4, 1]), facets="polar")
     with pytest.raises(ValueError, match="3-D to"):
