@@ -36,12 +36,11 @@ _WORKER_NET: dict[str, Any] = {}
 
 
 class _KeyedNet:
-    """A network compared by content, so that loky reuses warm workers for the same net.
+    """A network and a digest of its weights (see :func:`_loky_pool`).
 
-    ``get_reusable_executor`` keeps its workers when it is asked again with equal
-    arguments; comparing networks by a digest of their weights makes a second search of
-    the same network (a benchmark, a notebook, a sweep over domains) skip the seconds
-    that spawning workers and importing torch take.
+    The pool is kept while searches ask for the same digest, so a second search of the
+    same network (a benchmark, a notebook, a sweep over domains) skips the seconds that
+    spawning workers and importing torch take.
     """
 
     def __init__(self, net: Any) -> None:
@@ -62,6 +61,39 @@ class _KeyedNet:
 
     def __hash__(self) -> int:
         return hash(self.key)
+
+
+#: the loky pool of the last search: (workers, network digest) and the executor
+_POOL: dict[str, Any] = {"key": None, "executor": None}
+#: seconds an idle pool worker waits for the next search before it exits
+IDLE_TIMEOUT = 300
+
+
+def _loky_pool(workers: int, net: Any) -> Any:
+    """A loky process pool holding ``net`` in every worker, kept for the next search.
+
+    The pool is this module's own (not loky's global reusable executor, which joblib's
+    ``Parallel`` also takes over); a different network or worker count replaces it.
+    """
+    from joblib.externals.loky import ProcessPoolExecutor
+
+    keyed = _KeyedNet(net)
+    key = (workers, keyed.key)
+    ex = _POOL["executor"]
+    broken = ex is not None and getattr(getattr(ex, "_flags", None), "broken", None)
+    if ex is None or broken or _POOL["key"] != key:
+        if ex is not None:
+            ex.shutdown(wait=False)
+        one = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+        ex = ProcessPoolExecutor(
+            max_workers=workers,
+            initializer=_install_net,
+            initargs=(keyed,),
+            env=one,
+            timeout=IDLE_TIMEOUT,
+        )
+        _POOL.update(key=key, executor=ex)
+    return ex
 
 
 def _install_net(keyed: _KeyedNet) -> None:
@@ -121,16 +153,7 @@ def executor(backend: str, workers: int, net: Any, address: Any = None) -> Itera
             f"unknown parallel backend {backend!r}; valid names: {', '.join(map(repr, BACKENDS))}"
         )
     if backend == "loky":
-        from joblib.externals.loky import get_reusable_executor
-
-        one = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-        ex = get_reusable_executor(
-            max_workers=workers,
-            initializer=_install_net,
-            initargs=(_KeyedNet(net),),
-            reuse="auto",  # the same network again: the workers are already up
-            env=one,
-        )
+        ex = _loky_pool(workers, net)
         # start every worker now (spawning and importing torch take seconds); the search
         # works inline until they are up (see ``submit.ready``)
         warm = [ex.submit(_warm) for _ in range(workers)]
