@@ -292,6 +292,7 @@ def test_cli_tiny_grid_resume_and_report(tmp_path, capsys):
     names = sorted(p.name for p in (out / "figures").iterdir())
     assert names == [
         "diameter_log_regions.html",
+        "diameter_neurons.html",
         "diameter_width_depth.html",
         "face_counts.html",
     ]

@@ -57,7 +57,9 @@ def grid_figures(
     * ``face_counts``: histograms of facets per region, rows ``d``, columns ``width``, colour
       ``depth`` (trials pooled), log y, each series' mean dashed, ``2d`` solid;
     * ``diameter_width_depth``: diameter against ``width^depth``, one line per ``d``;
-    * ``diameter_log_regions``: diameter against ``log(regions) / log(width * depth)``.
+    * ``diameter_log_regions``: diameter against ``log(regions) / log(width * depth)``;
+    * ``diameter_neurons``: diameter against the number of hidden neurons ``width * depth``,
+      one line per ``d`` (the variable the measured diameters follow).
 
     Incomplete runs (``complete`` false) are left out.
 
@@ -73,7 +75,10 @@ def grid_figures(
         raise ValueError("no complete runs to draw")
     out = Path(out_dir)
     table = [
-        {k: r[k] for k in ("d", "width", "depth", "regions", "diameter", "face_counts")}
+        {
+            **{k: r[k] for k in ("d", "width", "depth", "regions", "diameter", "face_counts")},
+            "hidden neurons": r["width"] * r["depth"],
+        }
         for r in rows
     ]
     written = []
@@ -83,4 +88,8 @@ def grid_figures(
     written += write_figure(fig, out / "diameter_width_depth", png=png)
     fig = plot_diameters(table, x="log_regions")
     written += write_figure(fig, out / "diameter_log_regions", png=png)
+    fig = plot_diameters(table, x="hidden neurons", mode="lines+markers")
+    ticks = sorted({t["hidden neurons"] for t in table})
+    fig.update_xaxes(type="log", tickvals=ticks, ticktext=[str(t) for t in ticks])
+    written += write_figure(fig, out / "diameter_neurons", png=png)
     return written
