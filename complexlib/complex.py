@@ -18,7 +18,7 @@ from .parallel import executor, inline
 from .patterns import pack, patterns_of, resolve_device, unpack
 from .region import Region, build_region
 from .search import BatchResult, generic_margin, process_batch, start_point
-from .store import RegionStore, read_npz, write_npz
+from .store import RegionStore, keys_of, read_npz, write_npz
 
 __all__ = ["Complex"]
 
@@ -293,7 +293,7 @@ class Complex:
             nb_ids = st.lookup(res.neighbor_bits)
             new = np.nonzero(nb_ids < 0)[0]
             if new.size:
-                keys = [res.neighbor_bits[k].tobytes() for k in new]
+                keys = keys_of(res.neighbor_bits[new])
                 first: dict[bytes, int] = {}
                 for k, key in zip(new, keys):
                     first.setdefault(key, int(k))
