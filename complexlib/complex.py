@@ -215,7 +215,9 @@ class Complex:
                     hi = self._round_end(next_lo, batch_size * workers, max_regions, max_depth)
                     if hi <= next_lo:
                         break
-                    if remote and not ready():  # workers still starting: work here meanwhile
+                    if remote and (not ready() or hi - next_lo < batch_size):
+                        # workers still starting, or a frontier too small to be worth the
+                        # round trip (the first and last rounds of a search): work here
                         hi = self._round_end(next_lo, batch_size, max_regions, max_depth)
                         futures = self._submit(local, next_lo, hi, 1, False)
                     else:
