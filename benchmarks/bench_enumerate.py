@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import complexlib as cl
+from complexlib.parallel import start_workers
 
 HERE = Path(__file__).resolve().parent
 
@@ -108,6 +109,13 @@ def main() -> int:
     p.add_argument(
         "--only", default=None, help="run only cases whose network contains this, e.g. '[2,64'"
     )
+    p.add_argument("--seeds", default=None, help="seeds to run each network with, e.g. 0,1")
+    p.add_argument(
+        "--cold",
+        action="store_true",
+        help="include starting complexlib's workers in its time (default: a short search "
+        "first starts them; they stay up for the timed search of the same network)",
+    )
     args = p.parse_args()
 
     use_relucent = not args.no_relucent and Path(args.relucent_python).exists()
@@ -117,17 +125,27 @@ def main() -> int:
             "benchmarks/setup_relucent_venv.sh or pass --relucent-python",
             file=sys.stderr,
         )
-    print(f"# complexlib {cl.__version__}, workers={args.workers}, suite={args.suite}")
+    warm = args.workers > 1 and not args.cold
+    print(
+        f"# complexlib {cl.__version__}, workers={args.workers}, suite={args.suite}"
+        + (", complexlib workers started before its timed search" if warm else "")
+    )
     head = (
         f"{'network':<22} {'domain':<8} {'regions':>8} {'relucent r/s':>13} "
         f"{'complexlib r/s':>15} {'ratio':>7}  equal"
     )
     print(head)
     print("-" * len(head))
-    for widths, seed, bound in SUITES[args.suite]:
+    cases = SUITES[args.suite]
+    if args.seeds is not None:
+        seeds = [int(s) for s in args.seeds.split(",")]
+        cases = [(w, s, b) for w, _, b in cases for s in seeds]
+    for widths, seed, bound in cases:
         if args.only and args.only not in str(widths).replace(" ", ""):
             continue
         net = cl.as_network(cl.mlp(widths, seed=seed)).to_list()
+        if warm:
+            start_workers(net, args.workers)
         cx = cl.Complex(net, bound=bound)
         t0 = time.perf_counter()
         cx.bfs(workers=args.workers, progress=False, max_regions=args.max_regions)

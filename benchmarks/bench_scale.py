@@ -14,6 +14,7 @@ import argparse
 import resource
 import sys
 import time
+from math import comb
 
 import complexlib as cl
 
@@ -61,6 +62,14 @@ def main() -> None:
         if cx.complete or (target is not None and done >= target):
             break
     print(f"# complete={cx.complete} frontier={cx.summary()['frontier']}")
+    if cx.complete and len(widths) == 3:
+        # one hidden layer in general position: Zaslavsky's count of an arrangement
+        d, m = widths[0], widths[1]
+        expected = sum(comb(m, k) for k in range(d + 1))
+        print(
+            f"# closed form for one hidden layer: {expected} regions; found {len(cx)}: "
+            f"{'equal' if expected == len(cx) else 'DIFFERENT'}"
+        )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 import complexlib as cl
+from complexlib.parallel import start_workers
 
 
 def main() -> None:
@@ -32,7 +33,7 @@ def main() -> None:
     for w in args.workers:
         net = cl.mlp(widths, seed=args.seed)
         if w > 1 and not args.cold:
-            cl.Complex(net).bfs(workers=w, progress=False, max_regions=4 * w * args.batch_size)
+            start_workers(cl.as_network(net), w)
         cx = cl.Complex(net)
         t = time.perf_counter()
         cx.bfs(workers=w, progress=False, batch_size=args.batch_size, backend=args.backend)

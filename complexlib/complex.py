@@ -18,7 +18,7 @@ from .parallel import executor, inline
 from .patterns import pack, patterns_of, resolve_device, unpack
 from .region import Region, build_region
 from .search import BatchResult, generic_margin, process_batch, start_point
-from .store import RegionStore, read_npz, write_npz
+from .store import RegionStore, keys_of, read_npz, write_npz
 
 __all__ = ["Complex"]
 
@@ -215,7 +215,9 @@ class Complex:
                     hi = self._round_end(next_lo, batch_size * workers, max_regions, max_depth)
                     if hi <= next_lo:
                         break
-                    if remote and not ready():  # workers still starting: work here meanwhile
+                    if remote and (not ready() or hi - next_lo < batch_size):
+                        # workers still starting, or a frontier too small to be worth the
+                        # round trip (the first and last rounds of a search): work here
                         hi = self._round_end(next_lo, batch_size, max_regions, max_depth)
                         futures = self._submit(local, next_lo, hi, 1, False)
                     else:
@@ -293,7 +295,7 @@ class Complex:
             nb_ids = st.lookup(res.neighbor_bits)
             new = np.nonzero(nb_ids < 0)[0]
             if new.size:
-                keys = [res.neighbor_bits[k].tobytes() for k in new]
+                keys = keys_of(res.neighbor_bits[new])
                 first: dict[bytes, int] = {}
                 for k, key in zip(new, keys):
                     first.setdefault(key, int(k))

@@ -22,13 +22,14 @@ the search keeps the next round computing while it absorbs the last one.  Backen
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from .exceptions import UnknownBackendError
 
-__all__ = ["BACKENDS", "executor"]
+__all__ = ["BACKENDS", "executor", "start_workers"]
 
 BACKENDS = ("loky", "threading", "dask", "ray")
 
@@ -92,8 +93,40 @@ def _loky_pool(workers: int, net: Any) -> Any:
             env=one,
             timeout=IDLE_TIMEOUT,
         )
+        if _POOL["executor"] is None and _POOL["key"] is None:
+            atexit.register(_shutdown_pool)
         _POOL.update(key=key, executor=ex)
     return ex
+
+
+def _shutdown_pool() -> None:
+    """Stop the kept pool (at exit, before the interpreter tears loky's modules down)."""
+    ex = _POOL["executor"]
+    if ex is not None:
+        ex.shutdown(wait=True)
+    _POOL.update(executor=None)
+
+
+def start_workers(net: Any, workers: int) -> None:
+    """Start the loky workers of ``bfs(workers=workers)`` for ``net`` and wait until they are up.
+
+    A later search of the same network with as many workers finds them ready (spawning
+    processes and importing torch take seconds); useful before timing a search.
+
+    Examples
+    --------
+    >>> import complexlib as cl
+    >>> from complexlib.parallel import start_workers
+    >>> net = cl.as_network(cl.mlp([2, 4, 1], seed=0))
+    >>> start_workers(net, 2)
+    >>> cx = cl.Complex(net)
+    >>> _ = cx.bfs(workers=2, progress=False)
+    """
+    from .network import as_network
+
+    ex = _loky_pool(workers, as_network(net))
+    for f in [ex.submit(_warm) for _ in range(workers)]:
+        f.result()
 
 
 def _install_net(keyed: _KeyedNet) -> None:

@@ -63,6 +63,20 @@ class _Column:
         return self.data[: self.n]
 
 
+def keys_of(bits: np.ndarray) -> list[bytes]:
+    """Each row of packed patterns as ``bytes`` (the store's index keys), in one C loop.
+
+    Examples
+    --------
+    >>> keys_of(np.array([[160, 1], [0, 2]], dtype=np.uint8))
+    [b'\\xa0\\x01', b'\\x00\\x02']
+    """
+    b = np.ascontiguousarray(np.atleast_2d(bits), dtype=np.uint8)
+    if b.shape[1] == 0:
+        return [b""] * len(b)
+    return b.view(np.dtype((np.void, b.shape[1]))).ravel().tolist()
+
+
 class RegionStore:
     """Columnar storage of discovered and processed regions.
 
@@ -105,13 +119,12 @@ class RegionStore:
     def lookup(self, bits: np.ndarray) -> np.ndarray:
         """Ids of packed patterns (``-1`` for unknown ones)."""
         get = self.index.get
-        return np.array([get(row.tobytes(), -1) for row in np.atleast_2d(bits)], dtype=np.int64)
+        return np.fromiter((get(k, -1) for k in keys_of(bits)), dtype=np.int64)
 
     def discover(self, bits: np.ndarray, hints: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """Add new patterns (they must be unknown); returns their ids."""
         ids = np.arange(self.n_discovered, self.n_discovered + len(bits))
-        for i, row in zip(ids, bits):
-            self.index[row.tobytes()] = int(i)
+        self.index.update(zip(keys_of(bits), ids.tolist()))
         self.bits.extend(bits)
         self.hint.extend(hints)
         self.depth.extend(depth)
