@@ -209,6 +209,7 @@ class Complex:
                 else local
             )
             ready = getattr(submit, "ready", lambda: True)
+            share = local if getattr(submit, "shares_work", False) else None
             next_lo = st.n_done
             while True:
                 while len(inflight) < depth_limit:
@@ -221,7 +222,7 @@ class Complex:
                         hi = self._round_end(next_lo, batch_size, max_regions, max_depth)
                         futures = self._submit(local, next_lo, hi, 1, False)
                     else:
-                        futures = self._submit(submit, next_lo, hi, workers, remote)
+                        futures = self._submit(submit, next_lo, hi, workers, remote, share)
                     inflight.append((next_lo, hi, futures))
                     next_lo = hi
                 if not inflight:
@@ -273,15 +274,26 @@ class Complex:
                 hi = lo + int(over[0])
         return max(hi, lo)
 
-    def _submit(self, submit: Any, lo: int, hi: int, workers: int, remote: bool) -> list[Any]:
-        """Send regions ``lo..hi-1`` to the workers as arrays, one chunk per worker."""
+    def _submit(
+        self, submit: Any, lo: int, hi: int, workers: int, remote: bool, share: Any = None
+    ) -> list[Any]:
+        """Send regions ``lo..hi-1`` to the workers as arrays, one chunk per worker.
+
+        With ``share`` (an inline submit) the last chunk is computed here, after the
+        others are on their way.
+        """
         st = self.store
         pats = unpack(st.bits.view()[lo:hi], self.net.n_neurons)
         hints = st.hint.view()[lo:hi].copy()
         args = (self._dom_A, self._dom_b, self.lp)
         kw = {"method": self.facet_method, "device": None if remote else self.device}
         chunks = np.array_split(np.arange(hi - lo), max(1, min(workers, hi - lo)))
-        return [submit(process_batch, pats[c], hints[c], *args, **kw) for c in chunks]
+        if share is None or len(chunks) == 1:
+            return [submit(process_batch, pats[c], hints[c], *args, **kw) for c in chunks]
+        futures = [submit(process_batch, pats[c], hints[c], *args, **kw) for c in chunks[:-1]]
+        c = chunks[-1]
+        kw_here = {**kw, "device": self.device}
+        return [*futures, share(process_batch, pats[c], hints[c], *args, **kw_here)]
 
     def _absorb(self, lo: int, results: list[BatchResult]) -> None:
         st = self.store

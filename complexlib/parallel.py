@@ -9,7 +9,8 @@ backend gives a small executor with ``submit`` and futures with ``result()``, so
 the search keeps the next round computing while it absorbs the last one.  Backends:
 
 ``"loky"``
-    local processes (joblib's loky executor);
+    local processes (joblib's loky executor): ``workers - 1`` of them, the calling
+    process computing one share of every round itself;
 ``"threading"``
     local threads (useful where the work releases the GIL, e.g. on a GPU);
 ``"dask"``
@@ -108,7 +109,7 @@ def _shutdown_pool() -> None:
 
 
 def start_workers(net: Any, workers: int) -> None:
-    """Start the loky workers of ``bfs(workers=workers)`` for ``net`` and wait until they are up.
+    """Start the loky pool of ``bfs(workers=workers)`` for ``net`` and wait until it is up.
 
     A later search of the same network with as many workers finds them ready (spawning
     processes and importing torch take seconds); useful before timing a search.
@@ -124,8 +125,9 @@ def start_workers(net: Any, workers: int) -> None:
     """
     from .network import as_network
 
-    ex = _loky_pool(workers, as_network(net))
-    for f in [ex.submit(_warm) for _ in range(workers)]:
+    pool = max(1, workers - 1)  # the calling process is one of the workers
+    ex = _loky_pool(pool, as_network(net))
+    for f in [ex.submit(_warm) for _ in range(pool)]:
         f.result()
 
 
@@ -186,15 +188,20 @@ def executor(backend: str, workers: int, net: Any, address: Any = None) -> Itera
             f"unknown parallel backend {backend!r}; valid names: {', '.join(map(repr, BACKENDS))}"
         )
     if backend == "loky":
-        ex = _loky_pool(workers, net)
+        # the calling process computes one share of every round itself, so ``workers``
+        # streams of work run on ``workers`` cores (a pool of ``workers`` processes beside
+        # a busy parent would oversubscribe them)
+        pool = max(1, workers - 1)
+        ex = _loky_pool(pool, net)
         # start every worker now (spawning and importing torch take seconds); the search
         # works inline until they are up (see ``submit.ready``)
-        warm = [ex.submit(_warm) for _ in range(workers)]
+        warm = [ex.submit(_warm) for _ in range(pool)]
 
         def submit_loky(fn: Callable[..., Any], *a: Any, **k: Any) -> Any:
             return ex.submit(_run_with_worker_net, fn, *a, **k)
 
         submit_loky.ready = lambda: all(f.done() for f in warm)  # type: ignore[attr-defined]
+        submit_loky.shares_work = workers > 1  # type: ignore[attr-defined]
         yield submit_loky
         return
     if backend == "threading":

@@ -30,6 +30,25 @@ def test_local_backends(serial, backend):
     assert same(cx, serial)
 
 
+def test_loky_pool_does_remote_work_and_is_kept(serial, monkeypatch):
+    from complexlib import parallel
+
+    net = cl.as_network(cl.mlp([3, 8, 8, 1], seed=5))
+    parallel.start_workers(net, 2)  # up before the search: rounds go to the pool
+    pool = parallel._POOL["executor"]
+    sent = []
+    real = pool.submit
+    monkeypatch.setattr(pool, "submit", lambda *a, **k: sent.append(1) or real(*a, **k))
+    cx = cl.Complex(net)
+    cx.bfs(progress=False, batch_size=8, workers=2)
+    assert same(cx, serial)
+    assert len(sent) > 5  # the pool computed shares of many rounds
+    cx2 = cl.Complex(net)
+    cx2.bfs(progress=False, batch_size=8, workers=2)
+    assert parallel._POOL["executor"] is pool  # same network: the same workers
+    assert same(cx2, serial)
+
+
 def test_dask_local_cluster_on_loopback(serial):
     distributed = pytest.importorskip("dask.distributed")
     with (
