@@ -17,6 +17,7 @@ import time
 from math import comb
 
 import complexlib as cl
+from complexlib.parallel import start_workers
 
 
 def peak_mib() -> float:
@@ -39,9 +40,13 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--every", type=int, default=50_000, help="print a line every N regions")
+    p.add_argument("--progress", action="store_true", help="show the search's progress bar")
     args = p.parse_args()
     widths = [int(w) for w in args.widths.split(",")]
-    cx = cl.Complex(cl.mlp(widths, seed=args.seed), bound=args.bound)
+    net = cl.as_network(cl.mlp(widths, seed=args.seed))
+    if args.workers > 1:
+        start_workers(net, args.workers)
+    cx = cl.Complex(net, bound=args.bound)
     base = peak_mib()
     t0 = time.perf_counter()
     target = args.max_regions
@@ -51,7 +56,12 @@ def main() -> None:
     print(f"{'regions':>10} {'seconds':>9} {'regions/s':>10} {'peak MiB':>9} {'B/region':>9}")
     while True:
         goal = done + step if target is None else min(target, done + step)
-        cx.bfs(max_regions=goal, workers=args.workers, batch_size=args.batch_size, progress=False)
+        cx.bfs(
+            max_regions=goal,
+            workers=args.workers,
+            batch_size=args.batch_size,
+            progress=args.progress,
+        )
         done = len(cx)
         dt = time.perf_counter() - t0
         print(
