@@ -24,6 +24,11 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def worker_peak_mib() -> float:
+    """The largest peak of any finished child process (loky workers report at exit)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def store_bytes(cx: cl.Complex) -> int:
     st = cx.store
     arrays = sum(a.nbytes for a in st.arrays().values())
@@ -72,6 +77,11 @@ def main() -> None:
         if cx.complete or (target is not None and done >= target):
             break
     print(f"# complete={cx.complete} frontier={cx.summary()['frontier']}")
+    if args.workers > 1:
+        from complexlib.parallel import _shutdown_pool
+
+        _shutdown_pool()
+        print(f"# peak RSS of one worker process: {worker_peak_mib():.0f} MiB (whole process)")
     if cx.complete and len(widths) == 3:
         # one hidden layer in general position: Zaslavsky's count of an arrangement
         d, m = widths[0], widths[1]
