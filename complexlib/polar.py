@@ -24,9 +24,11 @@ another row, too many subsets) is left *undecided* for the careful per-region pa
 (qhull, then LPs) of :func:`complexlib.geometry.region_geometry`.
 
 Regions whose polar points do not span R^d (a lineality space) are solved in the span.
-The subsets grow as ``C(K, d)``, so from rank 5 on the hull of ``Q`` comes from one
-qhull call per region instead, everything around it still batched (measured: 5-D 2.5x,
-6-D 1.5x the per-region path; from 7-D the padded hull arrays cost more than they save).
+The subsets grow as ``C(K, d)``, so from rank 4 on the hull of ``Q`` comes from one
+qhull call per region instead, everything around it still batched (search regions per
+CPU-second against the per-region path: 4-D 5.1k against 1.6k, 5-D 4.0k against 1.6k,
+6-D 1.8k against 1.2k; against the subsets in 4-D 5.1k against 2.8k, in 3-D about
+equal; from 7-D the padded hull arrays cost more than they save).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ __all__ = ["PolarFacets", "polar_facets", "POLAR_MAX_DIM"]
 #: the largest input dimension the kernel is used for
 POLAR_MAX_DIM = 6
 #: up to this rank the hull is found by testing subsets; above, by qhull per region
-SUBSET_MAX_DIM = 4
+SUBSET_MAX_DIM = 3
 #: relative tolerance of decisions in the polar (against the largest polar point)
 HULL_RTOL = 1e-10
 #: most ``d``-subsets tested for one region's hull; regions with more are undecided
@@ -270,10 +272,10 @@ def _vertices(P, live, tol, decided):
 
 
 def _vertices_qhull(P, live, tol, decided):
-    """As :func:`_vertices`, with qhull computing each region's hull (5-D and up).
+    """As :func:`_vertices`, with qhull computing each region's hull (rank 4 and up).
 
     The subsets of :func:`_vertices` grow as ``C(K, r)``; qhull's cost grows gently, so
-    from 5-D on one qhull call per region (and everything around it batched) is faster.
+    from rank 4 on one qhull call per region (and everything around it batched) is faster.
     """
     from scipy.spatial import ConvexHull, QhullError
 
