@@ -74,7 +74,7 @@ class PolarFacets:
 def _directions(d: int) -> np.ndarray:
     """Fixed, well spread unit directions: the axes both ways and seeded random ones."""
     rng = np.random.default_rng(12345 + d)
-    U = rng.standard_normal((max(32 * d, 24), d))
+    U = rng.standard_normal((max(8 * d, 24), d))
     U /= np.linalg.norm(U, axis=1, keepdims=True)
     return np.vstack([np.eye(d), -np.eye(d), U])
 
@@ -112,22 +112,6 @@ def _shoot(P, live, U, tol):
     return row, ambiguous
 
 
-def _det(M: np.ndarray) -> np.ndarray:
-    """Determinants of a stack of small square matrices (explicit cofactors up to 4x4)."""
-    k = M.shape[-1]
-    if k == 1:
-        return M[..., 0, 0]
-    if k == 2:
-        return M[..., 0, 0] * M[..., 1, 1] - M[..., 0, 1] * M[..., 1, 0]
-    if k > 4:
-        return np.linalg.det(M)
-    cols = np.arange(k)
-    out = np.zeros(M.shape[:-2])
-    for j in range(k):
-        out += (-1) ** j * M[..., 0, j] * _det(M[..., 1:, cols != j])
-    return out
-
-
 def _hull(S, tol):
     """Supporting hyperplanes through ``d``-subsets of the points ``S`` (Bk, K, d).
 
@@ -142,11 +126,10 @@ def _hull(S, tol):
     M = Y[:, :, 1:] - Y[:, :, :1]  # (Bk, C, d-1, d)
     if d == 3:
         normal = np.cross(M[:, :, 0], M[:, :, 1])
-    else:
-        cols = np.arange(d)
-        normal = np.empty(M.shape[:2] + (d,))
-        for k in range(d):
-            normal[..., k] = (-1) ** k * _det(M[..., cols != k])
+    elif d == 2:
+        normal = np.stack([M[:, :, 0, 1], -M[:, :, 0, 0]], axis=2)
+    else:  # higher ranks go to qhull (SUBSET_MAX_DIM)
+        raise ValueError(f"subset hulls are for ranks 2 and 3, not {d}")
     size = np.linalg.norm(normal, axis=2)
     hadamard = np.prod(np.linalg.norm(M, axis=3), axis=2)
     independent = size > 1e-9 * hadamard
