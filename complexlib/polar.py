@@ -124,8 +124,16 @@ def _hull(S, tol):
     idx = np.array(list(combinations(range(K), d)), dtype=np.int64)  # (C, d)
     Y = S[:, idx]  # (Bk, C, d, d)
     M = Y[:, :, 1:] - Y[:, :, :1]  # (Bk, C, d-1, d)
-    if d == 3:
-        normal = np.cross(M[:, :, 0], M[:, :, 1])
+    if d == 3:  # the cross product, written out (np.cross costs more on small stacks)
+        a, c = M[:, :, 0], M[:, :, 1]
+        normal = np.stack(
+            [
+                a[..., 1] * c[..., 2] - a[..., 2] * c[..., 1],
+                a[..., 2] * c[..., 0] - a[..., 0] * c[..., 2],
+                a[..., 0] * c[..., 1] - a[..., 1] * c[..., 0],
+            ],
+            axis=2,
+        )
     elif d == 2:
         normal = np.stack([M[:, :, 0, 1], -M[:, :, 0, 0]], axis=2)
     else:  # higher ranks go to qhull (SUBSET_MAX_DIM)
