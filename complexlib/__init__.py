@@ -19,6 +19,7 @@ from .domain import Box, Polytope, RealSpace
 from .exceptions import (
     ComplexlibError,
     DegenerateGeometryError,
+    GeometryWarning,
     LPError,
     UnknownBackendError,
     UnsupportedLayerError,
@@ -53,6 +54,7 @@ __all__ = [
     "ReLUNetwork",
     "Region",
     "UnknownBackendError",
+    "GeometryWarning",
     "UnsupportedLayerError",
     "as_network",
     "linearize_at_point",

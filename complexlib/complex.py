@@ -22,6 +22,10 @@ from .store import RegionStore, keys_of, read_npz, write_npz
 
 __all__ = ["Complex"]
 
+#: with workers, a round of fewer than this many regions per worker runs in this process
+#: (the first rounds of a search and its tail are not worth the round trip)
+MIN_SHARED_ROUND = 128
+
 
 @contextlib.contextmanager
 def _torch_threads(n: int | None) -> Iterator[None]:
@@ -216,7 +220,7 @@ class Complex:
                     hi = self._round_end(next_lo, batch_size * workers, max_regions, max_depth)
                     if hi <= next_lo:
                         break
-                    if remote and (not ready() or hi - next_lo < batch_size):
+                    if remote and (not ready() or hi - next_lo < MIN_SHARED_ROUND * workers):
                         # workers still starting, or a frontier too small to be worth the
                         # round trip (the first and last rounds of a search): work here
                         hi = self._round_end(next_lo, batch_size, max_regions, max_depth)
@@ -239,6 +243,8 @@ class Complex:
                     self.save(checkpoint)
                     last_checkpoint = st.n_done
         self._complete = st.n_done == st.n_discovered
+        if self._complete and max_depth is None:
+            self._check_facets_both_sides()
         self.seconds += time.perf_counter() - t0
         if checkpoint is not None:
             self.save(checkpoint)
@@ -426,6 +432,39 @@ class Complex:
     def domain_face_counts(self) -> np.ndarray:
         """Number of facets of each region on the domain's sides."""
         return self.store.n_domain_facets.view().astype(np.int64)
+
+    def one_sided_facets(self) -> np.ndarray:
+        """Facets ``(k, 2)`` listed by a region whose neighbour does not list it back.
+
+        In exact arithmetic every facet is seen from both sides, so a complete complex
+        has none; the search warns (:class:`~complexlib.GeometryWarning`) when it finds
+        some, which means a facet too small for float64 was decided differently from
+        its two sides.
+        """
+        st = self.store
+        n = len(self)
+        owner = np.repeat(np.arange(n), np.diff(st.facet_ptr.view()))
+        nb = st.facet_neighbor.view()
+        inside = nb < n
+        a, b = owner[inside], nb[inside]
+        one = ~np.isin(a * n + b, b * n + a)
+        return np.stack([a[one], b[one]], axis=1)
+
+    def _check_facets_both_sides(self) -> None:
+        pairs = self.one_sided_facets()
+        if len(pairs):
+            import warnings
+
+            from .exceptions import GeometryWarning
+
+            warnings.warn(
+                f"{len(pairs)} facet(s) are listed by one of their two regions only (first: "
+                f"region {pairs[0, 0]} -> {pairs[0, 1]}): a facet too thin for float64 was "
+                "decided differently from its two sides; the dual graph and face counts are "
+                "off by these facets",
+                GeometryWarning,
+                stacklevel=3,
+            )
 
     def edges(self) -> tuple[np.ndarray, np.ndarray]:
         """Dual-graph edges ``(E, 2)`` with ``i < j`` and the neuron of each shared facet."""

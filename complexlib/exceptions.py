@@ -8,6 +8,7 @@ __all__ = [
     "DegenerateGeometryError",
     "LPError",
     "UnknownBackendError",
+    "GeometryWarning",
 ]
 
 
@@ -29,3 +30,7 @@ class LPError(ComplexlibError, RuntimeError):
 
 class UnknownBackendError(ComplexlibError, ValueError):
     """An LP backend or parallel backend name is not known."""
+
+
+class GeometryWarning(UserWarning):
+    """A search finished, but a check of its result found something float64 could not settle."""

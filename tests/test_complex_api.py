@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -261,3 +263,20 @@ def test_vertices_of_unbounded_1d_regions():
     cx.bfs(progress=False)
     got = sorted(tuple(np.sort(np.round(r.vertices.ravel(), 12))) for r in cx)
     assert got == [(0.0,), (0.0, 0.75), (0.75,)]
+
+
+def test_facets_seen_from_one_side_are_reported():
+    cx = cl.Complex(cl.mlp([2, 6, 6, 1], seed=3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cl.GeometryWarning)
+        cx.bfs(progress=False)  # a correct complex: no warning
+    assert cx.one_sided_facets().shape == (0, 2)
+    # drop one facet of region 0 (as if it had been missed there)
+    st = cx.store
+    nb = st.facet_neighbor.view()
+    lost = int(nb[st.facet_ptr.view()[0]])
+    st.facet_neighbor.data[st.facet_ptr.view()[0]] = len(cx) + 5  # points nowhere
+    pairs = cx.one_sided_facets()
+    assert pairs.tolist() == [[lost, 0]]
+    with pytest.warns(cl.GeometryWarning, match="1 facet"):
+        cx._check_facets_both_sides()

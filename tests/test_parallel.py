@@ -31,8 +31,10 @@ def test_local_backends(serial, backend):
 
 
 def test_loky_pool_does_remote_work_and_is_kept(serial, monkeypatch):
+    from complexlib import complex as complex_module
     from complexlib import parallel
 
+    monkeypatch.setattr(complex_module, "MIN_SHARED_ROUND", 2)  # share even small rounds
     net = cl.as_network(cl.mlp([3, 8, 8, 1], seed=5))
     parallel.start_workers(net, 2)  # up before the search: rounds go to the pool
     pool = parallel._POOL["executor"]
