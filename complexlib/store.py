@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -74,7 +74,7 @@ def keys_of(bits: np.ndarray) -> list[bytes]:
     b = np.ascontiguousarray(np.atleast_2d(bits), dtype=np.uint8)
     if b.shape[1] == 0:
         return [b""] * len(b)
-    return b.view(np.dtype((np.void, b.shape[1]))).ravel().tolist()
+    return cast("list[bytes]", b.view(np.dtype((np.void, b.shape[1]))).ravel().tolist())
 
 
 class RegionStore:

@@ -304,7 +304,8 @@ def run_grid(
     if n_jobs < 1:
         raise ValueError(f"n_jobs must be >= 1, got {n_jobs}")
     runs = Path(out_dir) / "runs"
-    todo, skipped = [], []
+    todo: list[tuple[tuple[int, int, int, int], Path]] = []
+    skipped: list[tuple[tuple[int, int, int, int], Path]] = []
     for cfg in configs(dims, widths, depths, trials, largest_first=largest_first):
         path = runs / f"{run_name(*cfg)}.json"
         (skipped if path.exists() else todo).append((cfg, path))
