@@ -11,13 +11,14 @@ nothing or empty it).  The interval also gives a point in the facet's relative i
 the facet's end points (the vertices), and boundedness (a polygon is bounded iff it has
 facets and every facet is a finite segment).
 
-Only candidate lines are tested, each against every row, as array operations over
-``(B, K, m)``.  The candidates start as the ``K`` rows nearest to a point inside the
-region (the nearest row always holds a facet: the largest ball around the point touches
-it) and grow by the rows that meet a found facet at one of its end points, until no new
-row appears.  The boundary of a polygon is connected through its vertices, so this finds
-every facet; polygons whose facets are whole lines (strips, half-planes) are not
-connected that way and are finished by testing every row.
+Only candidate lines are tested, as array operations over ``(B, K, K)``.  The candidates
+start as the ``K`` rows nearest to a point inside the region (the nearest row always holds
+a facet: the largest ball around the point touches it).  The facets of the candidate
+polygon are then checked against every row: a row violated at one of its vertices, or
+cutting one of its unbounded edges, joins the candidates, until no row cuts it, when the
+candidate polygon is the region (:func:`_grow`).  Polygons whose facets are whole lines
+(strips, half-planes), and the rare regions where a row passes through a facet point
+without repeating the facet's row, are finished by testing every row.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ __all__ = ["PlanarFacets", "planar_facets"]
 
 #: rows whose normals' cross product is below this are parallel
 PARALLEL_TOL = 1e-12
-#: relative closeness of interval end points that makes rows meet at one vertex
-TIE_RTOL = 1e-7
 
 
 @dataclass
@@ -48,8 +47,8 @@ class PlanarFacets:
     t_hi: np.ndarray  # (F,) (may be +inf)
 
 
-def _intervals(n, off, live, cand, tol, scale, is_dom):
-    """Interval, facet flag and neighbours of the candidate lines ``cand`` (B, K)."""
+def _intervals(n, off, live, cand, tol, is_dom):
+    """Interval, facet flag and facet point of the candidate lines ``cand`` (B, K)."""
     B, m, _ = n.shape
     bi = np.arange(B)[:, None]
     nc, oc = n[bi, cand], off[bi, cand]  # (B, K, 2), (B, K)
@@ -76,14 +75,6 @@ def _intervals(n, off, live, cand, tol, scale, is_dom):
     blocked = np.any(other & par & (beta > tolk), axis=2)
     facet = (rep == cand) & live[bi, cand] & ~blocked & (hi - lo > tol[:, None])
     fin_lo, fin_hi = np.isfinite(lo), np.isfinite(hi)
-    # rows meeting each facet at its end points (ties included), and the representative
-    with np.errstate(invalid="ignore"):
-        tie = TIE_RTOL * (scale[:, None] + np.abs(np.where(fin_hi, hi, 0)))
-        at_hi = up & (t <= hi[:, :, None] + tie[:, :, None]) & fin_hi[:, :, None]
-        tie = TIE_RTOL * (scale[:, None] + np.abs(np.where(fin_lo, lo, 0)))
-        at_lo = down & (t >= lo[:, :, None] - tie[:, :, None]) & fin_lo[:, :, None]
-    touch = np.any((at_hi | at_lo) & facet[:, :, None], axis=1)  # (B, m)
-    touch[bi, rep] = True
     whole_line = np.any(facet & ~fin_lo & ~fin_hi, axis=1)
     # a point in each facet's relative interior; rays: go out as far again as the vertex is
     # from the origin, where the facet has grown wide
@@ -108,8 +99,9 @@ def _intervals(n, off, live, cand, tol, scale, is_dom):
         "q": q,
         "margin": margin,
         "dom": group_dom,
-        "touch": touch,
         "whole_line": whole_line,
+        "p": p,
+        "u": u,
     }
 
 
@@ -169,12 +161,10 @@ def planar_facets(
     else:
         dist = np.where(live, -(np.einsum("bmd,bd->bm", n, x0) + off), np.inf)
         cand = np.sort(np.argpartition(dist, k0, axis=1)[:, :k0], axis=1)
-        part, full = _grow(n, off, live, is_dom, cand, tol, scale)
+        part, full = _grow(n, off, live, is_dom, cand, tol)
         parts.append(part)
     if full.size:
-        parts.append(
-            _all_rows(n[full], off[full], live[full], is_dom[full], tol[full], scale[full])
-        )
+        parts.append(_all_rows(n[full], off[full], live[full], is_dom[full], tol[full]))
         parts[-1]["k"] = full[parts[-1]["k"]]
     cat = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     order = np.lexsort((cat["j"], cat["k"]))
@@ -205,15 +195,15 @@ def _record(res, sel, k, j):
     return out
 
 
-def _all_rows(n, off, live, is_dom, tol, scale):
+def _all_rows(n, off, live, is_dom, tol):
     """Every row a candidate: the plain test (strips, half-planes, few rows)."""
     B, m, _ = n.shape
     cand = np.broadcast_to(np.arange(m), (B, m))
-    res = _intervals(n, off, live, cand, tol, scale, is_dom)
+    res = _intervals(n, off, live, cand, tol, is_dom)
     return _record(res, res["facet"], np.arange(B), cand)
 
 
-def _grow(n, off, live, is_dom, cand, tol, scale):
+def _grow(n, off, live, is_dom, cand, tol):
     """Facets from a few candidate rows, grown until every other row is proven redundant.
 
     The facets of the polygon of the candidate rows alone are computed; every row is
@@ -234,12 +224,11 @@ def _grow(n, off, live, is_dom, cand, tol, scale):
         ns, offs, lives = n[todo][r, cand], off[todo][r, cand], live[todo][r, cand]
         local = np.broadcast_to(np.arange(K), (len(todo), K))
         doms = is_dom[todo][r, cand]
-        res = _intervals(ns, offs, lives, local, tol[todo], scale[todo], doms)
+        res = _intervals(ns, offs, lives, local, tol[todo], doms)
         facet = res["facet"]
         whole = res["whole_line"] | ~facet.any(axis=1)
         # witnesses: the finite end points of every facet and its unbounded directions
-        p = -offs[:, :, None] * ns
-        u = np.stack([-ns[:, :, 1], ns[:, :, 0]], axis=2)
+        p, u = res["p"], res["u"]
         lo, hi = res["lo"], res["hi"]
         fin_lo, fin_hi = np.isfinite(lo) & facet, np.isfinite(hi) & facet
         v = np.concatenate(
