@@ -253,13 +253,18 @@ def _vertices(P, live, tol, decided):
                 next_todo.append(g[redo & ~bad])
         todo = np.sort(np.concatenate(next_todo)) if next_todo else np.zeros(0, np.int64)
     decided[todo] = False
+    return (found & decided[:, None], *_pad_hulls(hulls, B, r), decided)
+
+
+def _pad_hulls(hulls, B, r):
+    """``(regions, normals, offsets, mask)`` pieces as arrays ``(B, H, r), (B, H), (B, H)``."""
     H = max((h[1].shape[1] for h in hulls), default=0)
     Hn = np.zeros((B, H, r))
     Hc = np.ones((B, H))
     Hv = np.zeros((B, H), dtype=bool)
     for g, nn, cc, vv in hulls:
         Hn[g, : nn.shape[1]], Hc[g, : nn.shape[1]], Hv[g, : nn.shape[1]] = nn, cc, vv
-    return found & decided[:, None], Hn, Hc, Hv, decided
+    return Hn, Hc, Hv
 
 
 def _vertices_qhull(P, live, tol, decided):
@@ -273,7 +278,7 @@ def _vertices_qhull(P, live, tol, decided):
     B, m, r = P.shape
     decided = decided.copy()
     found = np.zeros((B, m), dtype=bool)
-    eqs: list[np.ndarray | None] = [None] * B
+    hulls = []
     for k in np.nonzero(decided)[0]:
         rows = np.nonzero(live[k])[0]
         try:
@@ -283,15 +288,9 @@ def _vertices_qhull(P, live, tol, decided):
             continue
         v = hull.vertices[hull.vertices > 0] - 1
         found[k, rows[v]] = True
-        eqs[k] = hull.equations
-    H = max((len(e) for e in eqs if e is not None), default=0)
-    Hn = np.zeros((B, H, r))
-    Hc = np.ones((B, H))
-    Hv = np.zeros((B, H), dtype=bool)
-    for k, e in enumerate(eqs):
-        if e is not None:
-            Hn[k, : len(e)], Hc[k, : len(e)], Hv[k, : len(e)] = e[:, :-1], -e[:, -1], True
-    return found & decided[:, None], Hn, Hc, Hv, decided
+        e = hull.equations  # n . y + off <= 0 inside
+        hulls.append((np.array([k]), e[None, :, :-1], -e[None, :, -1], np.ones((1, len(e)), bool)))
+    return (found & decided[:, None], *_pad_hulls(hulls, B, r), decided)
 
 
 def _offsets(found, Hn, Hc, Hv, P, tol):
