@@ -441,10 +441,8 @@ class Complex:
         some, which means a facet too small for float64 was decided differently from
         its two sides.
         """
-        st = self.store
         n = len(self)
-        owner = np.repeat(np.arange(n), np.diff(st.facet_ptr.view()))
-        nb = st.facet_neighbor.view()
+        owner, nb, _ = self._facet_table()
         inside = nb < n
         a, b = owner[inside], nb[inside]
         one = ~np.isin(a * n + b, b * n + a)
@@ -468,14 +466,16 @@ class Complex:
 
     def edges(self) -> tuple[np.ndarray, np.ndarray]:
         """Dual-graph edges ``(E, 2)`` with ``i < j`` and the neuron of each shared facet."""
-        st = self.store
-        n = len(self)
-        counts = np.diff(st.facet_ptr.view())
-        owner = np.repeat(np.arange(n), counts)
-        nb = st.facet_neighbor.view()
-        keep = (nb > owner) & (nb < n)
+        owner, nb, neuron = self._facet_table()
+        keep = (nb > owner) & (nb < len(self))
         e = np.stack([owner[keep], nb[keep]], axis=1)
-        return e, st.facet_neuron.view()[keep].astype(np.int64)
+        return e, neuron[keep].astype(np.int64)
+
+    def _facet_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every neuron facet of the processed regions: its region, neighbour and neuron."""
+        st = self.store
+        owner = np.repeat(np.arange(len(self)), np.diff(st.facet_ptr.view()))
+        return owner, st.facet_neighbor.view(), st.facet_neuron.view()
 
     def dual_graph(self) -> Any:
         """The dual graph as a :class:`networkx.Graph`.
