@@ -125,10 +125,20 @@ def start_workers(net: Any, workers: int) -> None:
     """
     from .network import as_network
 
-    pool = max(1, workers - 1)  # the calling process is one of the workers
-    ex = _loky_pool(pool, as_network(net))
-    for f in [ex.submit(_warm) for _ in range(pool)]:
+    for f in _start_pool(workers, as_network(net))[1]:
         f.result()
+
+
+def _start_pool(workers: int, net: Any) -> tuple[Any, list[Any]]:
+    """The kept pool for ``workers`` streams of work, and a first task on each process.
+
+    The calling process computes one share of every round itself, so the pool holds
+    ``workers - 1`` processes (a pool of ``workers`` beside a busy parent would
+    oversubscribe the cores).
+    """
+    pool = max(1, workers - 1)
+    ex = _loky_pool(pool, net)
+    return ex, [ex.submit(_warm) for _ in range(pool)]
 
 
 def _install_net(keyed: _KeyedNet) -> None:
@@ -188,14 +198,9 @@ def executor(backend: str, workers: int, net: Any, address: Any = None) -> Itera
             f"unknown parallel backend {backend!r}; valid names: {', '.join(map(repr, BACKENDS))}"
         )
     if backend == "loky":
-        # the calling process computes one share of every round itself, so ``workers``
-        # streams of work run on ``workers`` cores (a pool of ``workers`` processes beside
-        # a busy parent would oversubscribe them)
-        pool = max(1, workers - 1)
-        ex = _loky_pool(pool, net)
         # start every worker now (spawning and importing torch take seconds); the search
         # works inline until they are up (see ``submit.ready``)
-        warm = [ex.submit(_warm) for _ in range(pool)]
+        ex, warm = _start_pool(workers, net)
 
         def submit_loky(fn: Callable[..., Any], *a: Any, **k: Any) -> Any:
             return ex.submit(_run_with_worker_net, fn, *a, **k)
