@@ -88,11 +88,10 @@ class PatternHasher:
             if i == last:
                 h = z
                 break
-            pos = z > 0
             if key is not None:
-                key = hash_step(key, pos, self.mult[i])
+                key = hash_step(key, z > 0, self.mult[i])
             slope = self.net.slopes[i]
-            h = z.clamp_min_(0.0) if slope == 0.0 else torch.where(pos, z, slope * z)
+            h = z.clamp_min_(0.0) if slope == 0.0 else torch.where(z > 0, z, slope * z)
         return h, key
 
     def keys_of(self, patterns: np.ndarray) -> np.ndarray:

@@ -7,9 +7,11 @@ cache's dtype that also hashes each point's activation pattern
 new region is linearised (:func:`complexlib.linearize_at_point`, float64) and stored
 (:mod:`~complexlib.cache.store`), all of the batch's new regions together, as the admission
 policy allows (:mod:`~complexlib.cache.admission`).  While lookups of large batches find
-almost nothing (under ``PROBE_BELOW_YIELD`` of the points looked up), only every
-``PROBE_STRIDE``-th point of a batch is looked up first; the rest go straight to the forward
-pass unless that sample finds hits again.
+almost nothing (under ``PROBE_BELOW_YIELD`` of the points looked up), only a sample of the
+batch (every ``PROBE_STRIDE``-th point, at most about ``PROBE_POINTS``) is looked up first;
+the rest go straight to the forward pass unless that sample finds hits again.  Where the
+admission budget covers only a few of many new regions, the misses are not grouped by
+pattern: an evenly spread sample of them is linearised.
 """
 
 from __future__ import annotations
@@ -40,7 +42,12 @@ SMALL_BATCH = 64
 #: looked-up points that hit in the last such batch is below PROBE_BELOW_YIELD.
 PROBE_MIN_BATCH = 256
 PROBE_STRIDE = 8
+#: ... and of larger batches about PROBE_POINTS points, evenly spread.
+PROBE_POINTS = 128
 PROBE_BELOW_YIELD = 0.02
+#: Missed points are grouped by region (hashing their patterns) only where the admission
+#: budget covers at least one region in SAMPLE_BELOW of them; else a sample is linearised.
+SAMPLE_BELOW = 8
 
 
 class CacheAnswer(NamedTuple):
@@ -452,7 +459,7 @@ class HypersphereCache:
             return self._lookup(y, slot, out), looked
         # lookups have been finding almost nothing: look up a strided sample (which keeps
         # measuring the yield) and send the rest straight to the forward pass
-        probe = torch.arange(0, n, PROBE_STRIDE, device=dev)
+        probe = torch.arange(0, n, max(PROBE_STRIDE, n // PROBE_POINTS), device=dev)
         hit = torch.zeros(n, dtype=torch.bool, device=dev)
         looked = probe.numel() if self._store.size else 0
         parts = [probe]
@@ -486,8 +493,12 @@ class HypersphereCache:
         ym = y.index_select(0, miss_idx)
         m = ym.shape[0]
         adm = self._admission
-        # with no admission credit left, new regions would not be linearised: skip grouping
-        group = want_lin or adm.n_admit(1, False) > 0
+        # the admission budget decides whether the misses are grouped by region: with no
+        # credit nothing is linearised, and with credit for a few regions among many
+        # misses (a walk through tiny regions) a spread-out sample of the missed points is
+        # linearised instead (insertion finds the regions already cached by pattern)
+        budget = m if want_lin else adm.n_admit(m, False)
+        group = want_lin or budget * SAMPLE_BELOW >= m
         t0 = time.perf_counter()
         fm, keys = self._hasher.forward(ym, keys=group)
         if self.device.type == "cuda":
@@ -496,7 +507,12 @@ class HypersphereCache:
         out.index_copy_(0, miss_idx, fm)
         adm.earn(n_hit, n)
         if keys is None:
-            self._skipped += m
+            if budget > 0:
+                reps = np.unique(np.linspace(0, m - 1, budget).round().astype(np.int64))
+                self._skipped += m - reps.size  # plus the samples admission leaves out
+                self._admit_and_insert(ym, reps, False)
+            else:
+                self._skipped += m
             return None
         # group the missed points by pattern hash
         ukeys, inv, counts = torch.unique(keys, return_inverse=True, return_counts=True)

@@ -18,10 +18,15 @@ from typing import Any
 import numpy as np
 
 from .anchors import AnchorSet
-from .membership import contains, contains_np, evaluate, evaluate_np
+from .membership import contains, contains_np, evaluate, evaluate_np, offset_margin
 from .store import RegionStore
 
 __all__ = ["lookup", "lookup_np"]
+
+
+#: On a CPU store, sets of at most this many (point, candidate) pairs are tested in numpy,
+#: whose fixed cost per operation is a fraction of torch's.
+NUMPY_PAIRS = 2048
 
 
 def lookup(
@@ -37,25 +42,35 @@ def lookup(
     hit = torch.zeros(n, dtype=torch.bool, device=y.device)
     if store.size == 0:
         return hit
+    base = offset_margin(y)
+    on_cpu = store.np_hdr is not None
+    y_np = y.numpy() if on_cpu else None
 
-    def settle(rows: Any, cand: Any) -> Any:
-        ok, h, diff = contains(store, y.index_select(0, rows), cand, eps)
+    def test(rows: Any, cand: Any) -> Any:
+        """Test ``y[rows]`` (all of ``y`` if None) against ``cand``: mask, answers."""
+        if on_cpu and cand.shape[0] <= NUMPY_PAIRS:
+            yr = y_np if rows is None else y_np[rows.numpy()]
+            ok, h, diff = contains_np(store, yr, cand.numpy(), eps, float(base))
+            return torch.from_numpy(ok), lambda sel: torch.from_numpy(
+                evaluate_np(store, h[sel.numpy()], diff[sel.numpy()])
+            )
+        yr = y if rows is None else y.index_select(0, rows)
+        ok, h, diff = contains(store, yr, cand, eps, base)
+        return ok, lambda sel: evaluate(store, h.index_select(0, sel), diff.index_select(0, sel))
+
+    def settle(rows: Any, cand: Any) -> None:
+        ok, answer = test(rows, cand)
         won = ok.nonzero().squeeze(1)
         if won.numel():
             r = rows.index_select(0, won)
             slot.index_copy_(0, r, cand.index_select(0, won))
-            hw, dw = h.index_select(0, won), diff.index_select(0, won)
-            out.index_copy_(0, r, evaluate(store, hw, dw))
+            out.index_copy_(0, r, answer(won))
             hit.index_fill_(0, r, True)
-        return ok
 
     if store.recent:
         rs = torch.as_tensor(store.recent, dtype=torch.int64, device=y.device)
         if len(store.recent) == 1:
-            ok, h, diff = contains(store, y, rs.expand(n), eps)
-            slot.fill_(store.recent[0])  # read only where hit (see below)
-            out.copy_(evaluate(store, h, diff))
-            hit |= ok
+            settle(torch.arange(n, device=y.device), rs.expand(n))
         else:  # nearest x0: argmin of |x0|^2 - 2 y.x0, one matmul
             x0 = store.x0.index_select(0, rs)
             score = torch.addmm((x0 * x0).sum(dim=1), y, x0.T, alpha=-2.0)
@@ -64,11 +79,11 @@ def lookup(
             else:
                 best = score.argmin(dim=1)
             cand = rs.index_select(0, best)
-            ok, h, diff = contains(store, y, cand, eps)
+            ok, answer = test(None, cand)
             # rows of points that miss here are overwritten by a later tier or the forward
             # pass (and their slots are never read), so no masking is needed
             slot.copy_(cand)
-            out.copy_(evaluate(store, h, diff))
+            out.copy_(answer(torch.arange(n, device=y.device)))
             hit |= ok
             # the points that failed: the next nearest recent region
             fail = (~ok).nonzero().squeeze(1)
@@ -79,21 +94,21 @@ def lookup(
     todo = (~hit).nonzero().squeeze(1)
     if not todo.numel():
         return hit
-    C = anchors.candidates(store, y.index_select(0, todo).double().cpu().numpy(), k)
+    yt = y_np[todo.numpy()] if on_cpu else y.index_select(0, todo).double().cpu().numpy()
+    C = anchors.candidates(store, yt.astype(np.float64, copy=False), k)
     if C is None:
         return hit
     # every (point, candidate) pair in one test; a point takes its first success
     m, kk = C.shape
-    Ct = torch.as_tensor(C, device=y.device)
-    rows = todo.repeat_interleave(kk)
-    ok, h, diff = contains(store, y.index_select(0, rows), Ct.reshape(-1), eps)
+    Ct = torch.as_tensor(C, device=y.device).reshape(-1)
+    ok, answer = test(todo.repeat_interleave(kk), Ct)
     ok = ok.reshape(m, kk)
     won = ok.any(dim=1).nonzero().squeeze(1)
     if won.numel():
         pick = won * kk + ok.index_select(0, won).to(torch.int8).argmax(dim=1)
         r = todo.index_select(0, won)
-        slot.index_copy_(0, r, Ct.reshape(-1).index_select(0, pick))
-        out.index_copy_(0, r, evaluate(store, h.index_select(0, pick), diff.index_select(0, pick)))
+        slot.index_copy_(0, r, Ct.index_select(0, pick))
+        out.index_copy_(0, r, answer(pick))
         hit.index_fill_(0, r, True)
     return hit
 

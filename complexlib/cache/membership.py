@@ -25,44 +25,80 @@ import numpy as np
 
 from .store import RegionStore
 
-__all__ = ["contains", "contains_np", "evaluate", "evaluate_np", "MARGIN_ULPS"]
+__all__ = ["contains", "contains_np", "evaluate", "evaluate_np", "offset_margin", "MARGIN_ULPS"]
 
 #: Multiple of the dtype's machine epsilon used as the rounding margin of every test.
 MARGIN_ULPS = 4.0
 _EPS64 = float(np.finfo(np.float64).eps)
 #: Unit roundoff of float32: the relative error of a stored normal's entries.
 _U32 = 2.0**-24
+#: Rows with ``delta_j > ROW_SLACK |y - x0|`` plus the margins cannot be violated by ``y``.
+ROW_SLACK = 1.001
 
 
-def contains(store: RegionStore, y: Any, cand: Any, eps: float) -> tuple[Any, Any, Any]:
+def offset_margin(y: Any) -> Any:
+    """The margin for the float64 rounding of stored offsets: ``MARGIN_ULPS eps64 max |y|``.
+
+    A lookup computes it once for its whole batch and hands it to every :func:`contains`
+    (the largest ``|y|`` of the batch bounds that of any subset).
+    """
+    import torch
+
+    if not y.numel():
+        return 0.0
+    return MARGIN_ULPS * _EPS64 * torch.linalg.vector_norm(y, dim=1).amax()
+
+
+def contains(
+    store: RegionStore, y: Any, cand: Any, eps: float, base: Any = None
+) -> tuple[Any, Any, Any]:
     """Whether ``y[i]`` lies in region ``cand[i]`` (``-1``: no candidate), decided exactly.
 
     Returns ``(inside, h, diff)``: the mask, the candidates' header rows and ``y - x0``,
-    from which :func:`evaluate` gives the answers without gathering again.
+    from which :func:`evaluate` gives the answers without gathering again.  ``base`` is
+    :func:`offset_margin` of ``y`` or of a batch ``y`` was taken from (computed if omitted).
+
+    Rows are stored nearest first, so a point at distance ``r`` from ``x0`` is tested only
+    against the leading rows whose offsets could be violated within ``r``: every later row
+    has ``delta_j`` above ``ROW_SLACK r`` plus the margins, and ``|a_j . (y - x0)|`` is at
+    most ``(1 + 2^-24 sqrt(d)) r`` (a float32 unit normal) plus rounding, far below that.
     """
     import torch
 
     d = store.d
+    if base is None:
+        base = offset_margin(y)
     valid = cand >= 0
     s = cand.clamp(min=0)
     h = store.hdr.index_select(0, s)
     diff = y - h[:, :d]
     dist = torch.linalg.vector_norm(diff, dim=1)
     c = MARGIN_ULPS * (d + 3) * eps
-    base = MARGIN_ULPS * _EPS64 * torch.linalg.vector_norm(y, dim=1).amax() if y.numel() else 0.0
     tol = c * dist + base
-    inner = valid & (dist + tol < h[:, d])
-    need = valid & ~inner & (dist + tol < h[:, d + 1])
+    reach = dist + tol
+    inner = valid & (reach < h[:, d])
+    need = valid & ~inner & (reach < h[:, d + 1])
     idx = need.nonzero().squeeze(1)
     if idx.numel():
         si = s.index_select(0, idx)
-        a = store.ra.index_select(0, si).to(y.dtype)
-        di = diff.index_select(0, idx)
-        v = torch.bmm(a, di.unsqueeze(2)).squeeze(2)
         rd = store.rd.index_select(0, si).to(y.dtype)
         dd = dist.index_select(0, idx).unsqueeze(1)
         t = (c + _U32) * dd + c * rd + base
-        inner.index_copy_(0, idx, (rd - t - v).amin(dim=1) > 0)
+        # rows that no point of this set can violate are left out (see above)
+        m = int((rd <= t + ROW_SLACK * dd).sum(dim=1).amax())
+        if m:
+            rd, t = rd[:, :m], t[:, :m]
+            di = diff.index_select(0, idx)
+            if store.np_ra is not None:  # CPU: numpy's batched matmul of small blocks is faster
+                dn = di.numpy()
+                a = store.np_ra[si.numpy(), :m].astype(dn.dtype, copy=False)
+                v = torch.from_numpy(np.matmul(a, dn[:, :, None])[:, :, 0])
+            else:
+                a = store.ra[:, :m].index_select(0, si).to(y.dtype)
+                v = torch.bmm(a, di.unsqueeze(2)).squeeze(2)
+            inner.index_copy_(0, idx, (rd - t - v).amin(dim=1) > 0)
+        else:
+            inner.index_fill_(0, idx, True)
     return inner, h, diff
 
 
@@ -74,30 +110,37 @@ def evaluate(store: RegionStore, h: Any, diff: Any) -> Any:
 
 
 def contains_np(
-    store: RegionStore, y: np.ndarray, cand: np.ndarray, eps: float
+    store: RegionStore, y: np.ndarray, cand: np.ndarray, eps: float, base: float | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`contains` in numpy, for a CPU store (same arrays, same margins)."""
+    """:func:`contains` in numpy, for a CPU store (same arrays, same margins, same rows)."""
     hdr, ra, rd_all = store.np_hdr, store.np_ra, store.np_rd
     if hdr is None or ra is None or rd_all is None:
         raise RuntimeError("contains_np needs a store on the CPU")
     d = store.d
+    if base is None:
+        base = MARGIN_ULPS * _EPS64 * float(np.sqrt((y * y).sum(axis=1)).max()) if y.size else 0.0
     valid = cand >= 0
     s = np.maximum(cand, 0)
     h = hdr[s]
     diff = y - h[:, :d]
     dist = np.sqrt((diff * diff).sum(axis=1))
     c = MARGIN_ULPS * (d + 3) * eps
-    base = MARGIN_ULPS * _EPS64 * float(np.sqrt((y * y).sum(axis=1)).max()) if y.size else 0.0
-    tol = c * dist + base
-    inner = valid & (dist + tol < h[:, d])
-    need = valid & ~inner & (dist + tol < h[:, d + 1])
+    reach = dist + (c * dist + base)
+    inner = valid & (reach < h[:, d])
+    need = valid & ~inner & (reach < h[:, d + 1])
     idx = np.nonzero(need)[0]
     if idx.size:
         si = s[idx]
-        vals = np.einsum("nkd,nd->nk", ra[si].astype(y.dtype), diff[idx])
         rd = rd_all[si].astype(y.dtype)
-        t = (c + _U32) * dist[idx, None] + c * rd + base
-        inner[idx] = (rd - t - vals).min(axis=1) > 0
+        dd = dist[idx, None]
+        t = (c + _U32) * dd + c * rd + base
+        m = int((rd <= t + ROW_SLACK * dd).sum(axis=1).max())
+        if m:
+            a = ra[si, :m].astype(y.dtype, copy=False)
+            vals = np.matmul(a, diff[idx][:, :, None])[:, :, 0]
+            inner[idx] = (rd[:, :m] - t[:, :m] - vals).min(axis=1) > 0
+        else:
+            inner[idx] = True
     return inner, h, diff
 
 
