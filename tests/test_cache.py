@@ -312,3 +312,54 @@ def test_many_pending_anchors_force_a_rebuild():
     cache(X[:200] + 1e-9)
     assert cache._anchors.tree is not None and cache._anchors.tree.n > 1024
     assert cache.stats()["hits"] >= 190
+
+
+def test_key_index_matches_a_dict():
+    from complexlib.cache.keys import KeyIndex
+
+    rng = np.random.default_rng(0)
+    ix, ref = KeyIndex(), {}
+    for step in range(200):
+        keys = rng.integers(-50, 50, size=rng.integers(0, 12))
+        slots = rng.integers(0, 1000, size=keys.size)
+        if step % 3 == 2:
+            have = np.array([ref.get(int(k), -5) for k in keys])
+            drop = np.where(rng.random(keys.size) < 0.5, have, slots)  # some stale slots
+            ix.discard(keys, drop)
+            for k, s in zip(keys.tolist(), drop.tolist()):
+                if ref.get(k) == s:
+                    del ref[k]
+        else:
+            ix.set(keys, slots)
+            ref.update(zip(keys.tolist(), slots.tolist()))
+        probe = np.arange(-55, 55)
+        assert ix.get(probe).tolist() == [ref.get(int(k), -1) for k in probe]
+        assert len(ix) == len(ref)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_points_just_across_a_facet_get_their_own_region(dtype):
+    """Points a hair inside and outside the nearest hyperplane of a cached region: a hit must
+    carry the point's own region's map (the float16 rows and their margins never misplace)."""
+    net = cl.mlp([3, 16, 16, 2], seed=5).to(dtype)
+    rn = cl.as_network(net)
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, 3))
+    lin = cl.linearize_at_point(rn, X)
+    pts = []
+    for i in range(len(X)):
+        n_i = lin.A[i] / np.linalg.norm(lin.A[i], axis=1, keepdims=True)
+        gap = -(lin.A[i] @ X[i] + lin.b[i]) / np.linalg.norm(lin.A[i], axis=1)
+        j = int(np.argmin(gap))
+        for t in (1 - 1e-3, 1 - 1e-6, 1 + 1e-6, 1 + 1e-3):
+            pts.append(X[i] + t * gap[j] * n_i[j])
+    P = np.asarray(pts)
+    cache = cl.HypersphereCache(net, admit="all")
+    cache(X)  # the regions of X are cached
+    ans = cache(P, return_linearization=True)
+    truth = cl.linearize_at_point(rn, np.asarray(torch.as_tensor(P, dtype=dtype).double()))
+    clear = truth.radius > 1e-6 * (1 + np.linalg.norm(P, axis=1))
+    assert ans.hit.any() and (~ans.hit).any()
+    hit = np.asarray(ans.hit) & clear
+    tol = 1e-9 if dtype == torch.float64 else 1e-4
+    np.testing.assert_allclose(np.asarray(ans.W)[hit], truth.W[hit], atol=tol, rtol=tol)

@@ -31,7 +31,7 @@ from .hashing import PatternHasher
 from .index import check_index_name, index_backend
 from .lookup import lookup, lookup_np
 from .membership import contains
-from .store import CachedRegions, RegionStore
+from .store import CachedRegions, RegionStore, nearest_rows
 from .weights import WeightsChangedWarning, WeightWatch
 
 __all__ = ["HypersphereCache", "CacheAnswer"]
@@ -109,7 +109,8 @@ class HypersphereCache:
         Arithmetic of answers and tests.  Default: the module's parameter dtype (float64
         for a list or a ReLUNetwork).  Linearisation is always float64.
     rows_per_region : int, optional
-        ``K``, the hyperplanes kept per region (nearest first).  Default ``max(32, 4 d)``.
+        ``K``, the hyperplanes kept per region (nearest first).  Default ``max(16, 4 d)``: on
+        smooth 2-D paths 16 rows hit as often as 32 (``benchmarks/README.md``) in 64% of the bytes.
     n_candidates : int
         Anchors asked of the ball index per query.
     admit : "auto", "all" or int
@@ -202,7 +203,7 @@ class HypersphereCache:
         self.net: ReLUNetwork = as_network(self._source)
         net = self.net
         self.d, self.n_out, self.n_neurons = net.input_dim, net.output_dim, net.n_neurons
-        K = int(self._rows_arg or max(32, 4 * self.d))
+        K = int(self._rows_arg or max(16, 4 * self.d))
         self.K = min(K, max(self.n_neurons, 1)) if self.n_neurons else 0
         self._eps = float(torch.finfo(self.dtype).eps)
         self._hasher = PatternHasher(net, self.device, self.dtype)
@@ -368,21 +369,34 @@ class HypersphereCache:
         live = np.nonzero(st.live)[0]
         live = live[np.argsort(st.id[live])]
         if chebyshev:
-            todo = live[np.isnan(st.cheb_r[live])]
+            todo = np.asarray([s for s in live.tolist() if s not in st.cheb], dtype=np.int64)
             if todo.size:
                 self._chebyshev(todo)
         sl = torch.as_tensor(live, dtype=torch.int64, device=self.device)
         h = st.host(live)
         W, c = st.maps(sl)
         d = self.d
+        pattern = unpack(st.bits[live], self.n_neurons)
+        cheb_c = np.full((live.size, d), np.nan)
+        cheb_r = np.full(live.size, np.nan)
+        for i, s in enumerate(live.tolist()):
+            if s in st.cheb:
+                cheb_c[i], cheb_r[i] = st.cheb[s]
+        # the kept neurons are not stored: the same selection again, from the pattern
+        rows = np.zeros((live.size, self.K), dtype=np.int64)
+        if live.size and self.K:
+            from ..geometry import halfspaces
+
+            A, b = halfspaces(self.net, pattern, self.device)
+            rows = nearest_rows(A, b, h[:, :d], self.K)[2]
         return CachedRegions(
             id=st.id[live].copy(),
-            pattern=unpack(st.bits[live], self.n_neurons),
+            pattern=pattern,
             center=h[:, :d],
             radius=h[:, d],
-            cheb_center=st.cheb_c[live].copy(),
-            cheb_radius=st.cheb_r[live].copy(),
-            rows=st.rows[live].astype(np.int64),
+            cheb_center=cheb_c,
+            cheb_radius=cheb_r,
+            rows=rows,
             normals=st.ra[sl].double().cpu().numpy(),
             offsets=_padding_to_inf(st.rd[sl].double().cpu().numpy()),
             rho=h[:, d + 1],
@@ -521,7 +535,7 @@ class HypersphereCache:
         first.scatter_reduce_(0, inv, torch.arange(m, device=self.device), reduce="amin")
         ukn, firstn, cntn = ukeys.cpu().numpy(), first.cpu().numpy(), counts.cpu().numpy()
         st = self._store
-        known = np.array([st.by_key.get(int(k), -1) for k in ukn], dtype=np.int64)
+        known = st.find(ukn)
         # points in a region already cached (missed by the index or near its edge): anchors
         kg = np.nonzero(known >= 0)[0]
         if kg.size:
@@ -553,10 +567,8 @@ class HypersphereCache:
             cm[rest] = torch.as_tensor(lin.c, dtype=self.dtype, device=self.device)
             bits = pack(lin.pattern)
             keys_r = self._hasher.keys_of(lin.pattern)
-            found = [st.find(int(k), b) for k, b in zip(keys_r, bits)]
-            rm[rest.cpu()] = torch.as_tensor(
-                [int(st.id[s]) if s >= 0 else -1 for s in found], dtype=torch.int64
-            )
+            found = st.find(keys_r, bits)
+            rm[rest.cpu()] = torch.as_tensor(np.where(found >= 0, st.id[found], -1))
         return Wm, cm, rm
 
     def _admit_and_insert(self, ym: Any, reps: np.ndarray, want_lin: bool) -> np.ndarray:
@@ -596,8 +608,9 @@ class HypersphereCache:
         fresh: list[int] = []
         seen: dict[bytes, int] = {}
         anchor_pts, anchor_slots = [], []
+        found = st.find(keys, bits)
         for i in range(n):
-            s = st.find(int(keys[i]), bits[i])
+            s = int(found[i])
             b = bytes(bits[i])
             if s >= 0:
                 res[i] = s
@@ -646,5 +659,4 @@ class HypersphereCache:
         A, b = halfspaces(self.net, pats, self.device)
         for i, s in enumerate(slots.tolist()):
             cen, r = chebyshev_ball(A[i], b[i])
-            st.cheb_c[s] = cen if cen is not None else np.nan
-            st.cheb_r[s] = r
+            st.cheb[s] = (cen if cen is not None else np.full(self.d, np.nan), float(r))

@@ -8,8 +8,9 @@ rows ``a_j . (y - x0) <= delta_j`` (every hyperplane not kept is farther than ``
 
 * ``MARGIN_ULPS * (d + 3) * eps`` relative to ``|y - x0|`` and ``delta_j`` for the
   arithmetic in the cache's dtype (``eps`` its machine epsilon);
-* ``2**-24 |y - x0|`` for the float32 rounding of the stored unit normals
-  (``|(a' - a) . v| <= 2**-24 |a| |v|``); the offsets are rounded down when stored;
+* ``normal_err |y - x0|`` for the float16 rounding of the stored unit normals
+  (``|(a' - a) . v| <= |a' - a| |v|``, see :class:`~complexlib.cache.store.RegionStore`);
+  the offsets are rounded down when stored;
 * ``MARGIN_ULPS * eps64 * max |y|`` for the float64 rounding of the offsets themselves.
 
 A point within the margins of a boundary is a miss and gets the forward pass: never a
@@ -30,10 +31,8 @@ __all__ = ["contains", "contains_np", "evaluate", "evaluate_np", "offset_margin"
 #: Multiple of the dtype's machine epsilon used as the rounding margin of every test.
 MARGIN_ULPS = 4.0
 _EPS64 = float(np.finfo(np.float64).eps)
-#: Unit roundoff of float32: the relative error of a stored normal's entries.
-_U32 = 2.0**-24
 #: Rows with ``delta_j > ROW_SLACK |y - x0|`` plus the margins cannot be violated by ``y``.
-ROW_SLACK = 1.001
+ROW_SLACK = 1.01
 
 
 def offset_margin(y: Any) -> Any:
@@ -61,7 +60,7 @@ def contains(
     Rows are stored nearest first, so a point at distance ``r`` from ``x0`` is tested only
     against the leading rows whose offsets could be violated within ``r``: every later row
     has ``delta_j`` above ``ROW_SLACK r`` plus the margins, and ``|a_j . (y - x0)|`` is at
-    most ``(1 + 2^-24 sqrt(d)) r`` (a float32 unit normal) plus rounding, far below that.
+    most ``(1 + normal_err) r`` (a float16 unit normal) plus rounding, far below that.
     """
     import torch
 
@@ -83,7 +82,7 @@ def contains(
         si = s.index_select(0, idx)
         rd = store.rd.index_select(0, si).to(y.dtype)
         dd = dist.index_select(0, idx).unsqueeze(1)
-        t = (c + _U32) * dd + c * rd + base
+        t = (c + store.normal_err) * dd + c * rd + base
         # rows that no point of this set can violate are left out (see above)
         m = int((rd <= t + ROW_SLACK * dd).sum(dim=1).amax())
         if m:
@@ -133,7 +132,7 @@ def contains_np(
         si = s[idx]
         rd = rd_all[si].astype(y.dtype)
         dd = dist[idx, None]
-        t = (c + _U32) * dd + c * rd + base
+        t = (c + store.normal_err) * dd + c * rd + base
         m = int((rd <= t + ROW_SLACK * dd).sum(axis=1).max())
         if m:
             a = ra[si, :m].astype(y.dtype, copy=False)

@@ -6,15 +6,17 @@ An entry (a region) holds, on the cache's device:
   the region, the radius of the ball around it inside the region, the distance within
   which the kept rows decide membership, and the region's affine map written around
   ``x0`` (``f(y) = f(x0) + W (y - x0)``; ``c = f(x0) - W x0`` is derived when asked for);
-* its ``K`` hyperplanes nearest to ``x0`` as float32 unit normals and float32 distances
-  from ``x0`` rounded *down* (the region is ``{y : a_j . (y - x0) <= delta_j}``): float32
-  halves the bytes of a float64 cache, and the membership test adds a margin for the
-  rounding of the normals, so a point the rounding could misplace is a miss, never a
-  wrong answer;
+* its ``K`` hyperplanes nearest to ``x0``, nearest first, as float16 unit normals and
+  float32 distances from ``x0`` rounded *down* (the region is
+  ``{y : a_j . (y - x0) <= delta_j}``): a quarter of the bytes of float64 rows, and the
+  membership test adds a margin for the rounding of the normals (``normal_err |y - x0|``),
+  so a point the rounding could misplace is a miss, never a wrong answer;
 
-and on the host: the packed activation pattern, the kept neurons' indices (int16 when the
-network has fewer than 32,768 neurons), the Chebyshev ball (computed on demand), and the
-bookkeeping (id, pattern hash, generation, last use, hit count, liveness).
+and on the host: the packed activation pattern, the bookkeeping (id, pattern hash,
+generation, last use, hit count, liveness) and a :class:`~complexlib.cache.keys.KeyIndex`
+from pattern hashes to slots.  The kept neurons' indices are not stored (they are
+recomputed from the pattern when :meth:`HypersphereCache.regions` is asked), nor are
+Chebyshev balls until one is computed.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CachedRegions", "RegionStore", "N_RECENT"]
+from .keys import KeyIndex
+
+__all__ = ["CachedRegions", "RegionStore", "N_RECENT", "nearest_rows"]
 
 #: Size of the recently-hit list tested first.
 N_RECENT = 64
@@ -44,7 +48,7 @@ class CachedRegions:
         when arbitrarily large balls fit); NaN when not computed.
     rows : (R, K) int64, neurons of the kept hyperplanes, nearest to ``center`` first (-1 pads).
     normals, offsets : (R, K, d), (R, K): the kept halfspaces ``normals . (y - center) <=
-        offsets`` (unit normals, stored in float32; offsets rounded down).
+        offsets`` (unit normals, stored in float16; offsets in float32, rounded down).
     rho : (R,) kept rows decide membership within this distance of ``center``.
     W, c : (R, n_out, d), (R, n_out): the network on the region, ``f(y) = W y + c``.
     hits, last_used : (R,) per-region hit counts and the call that last used the region.
@@ -84,6 +88,71 @@ def round_down_f32(a: np.ndarray) -> np.ndarray:
     return r
 
 
+def nearest_rows(
+    A: np.ndarray, b: np.ndarray, x0: np.ndarray, K: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The ``K`` hyperplanes of each region nearest to its point ``x0``, nearest first.
+
+    Parameters
+    ----------
+    A, b : (k, N, d), (k, N)
+        The regions' halfspaces ``A y + b <= 0`` (zero rows are never kept).
+    x0 : (k, d)
+        A point of each region.
+    K : int
+        Rows to keep.
+
+    Returns
+    -------
+    r0, rho : (k,)
+        Distance from ``x0`` to the nearest hyperplane, and to the nearest one not kept
+        (``inf`` if none); negative distances (``x0`` rounded out of the region) read 0.
+    rows : (k, K) int64
+        The kept neurons (``-1`` pads).
+    normals, delta : (k, K, d), (k, K)
+        Unit normals and distances of the kept rows (``0`` and ``inf`` for pads).
+
+    Examples
+    --------
+    >>> A, b = np.array([[[1.0, 0.0], [0.0, 2.0], [-1.0, 0.0]]]), np.array([[-1.0, -4.0, -3.0]])
+    >>> r0, rho, rows, a, delta = nearest_rows(A, b, np.zeros((1, 2)), 2)
+    >>> r0.tolist(), rho.tolist(), rows.tolist(), delta.tolist()
+    ([1.0], [3.0], [[0, 1]], [[1.0, 2.0]])
+    """
+    k, N, d = A.shape
+    nrm_all = np.linalg.norm(A, axis=2)
+    live_all = nrm_all > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = -(np.einsum("knd,kd->kn", A, x0) + b) / np.where(live_all, nrm_all, 1.0)
+    dist = np.where(live_all, gap, np.inf)  # may be < 0 if rounding left the region
+    r0 = np.maximum(dist.min(axis=1), 0.0) if N else np.full(k, np.inf)
+    if not K:
+        return (
+            r0,
+            np.full(k, np.inf),
+            np.zeros((k, 0), np.int64),
+            np.zeros((k, 0, d)),
+            (np.zeros((k, 0))),
+        )
+    part = np.argpartition(dist, K - 1, axis=1)[:, :K] if N > K else np.tile(np.arange(N), (k, 1))
+    dsel = np.take_along_axis(dist, part, axis=1)
+    order = np.argsort(dsel, axis=1, kind="stable")
+    rows = np.take_along_axis(part, order, axis=1)
+    dsel = np.take_along_axis(dsel, order, axis=1)
+    if N > K:
+        rest = dist.copy()
+        np.put_along_axis(rest, rows, np.inf, axis=1)
+        rho = np.maximum(rest.min(axis=1), 0.0)
+    else:
+        rho = np.full(k, np.inf)
+    a = np.take_along_axis(A, rows[:, :, None], axis=1)
+    nrm = np.take_along_axis(nrm_all, rows, axis=1)
+    live_row = np.isfinite(dsel)
+    a = np.where(live_row[:, :, None], a / np.where(live_row, nrm, 1.0)[:, :, None], 0.0)
+    delta = np.where(live_row, dsel, np.inf)
+    return r0, rho, np.where(live_row, rows, -1), a, delta
+
+
 class RegionStore:
     """Growable columnar arrays of regions (see the module notes for what an entry holds).
 
@@ -118,20 +187,21 @@ class RegionStore:
         self.width = d + 2 + n_out + n_out * d
         self.cap = 0
         self.hdr = torch.zeros((0, self.width), dtype=dtype, device=device)
-        self.ra = torch.zeros((0, K, d), dtype=torch.float32, device=device)
+        self.ra = torch.zeros((0, K, d), dtype=torch.float16, device=device)
         self.rd = torch.zeros((0, K), dtype=torch.float32, device=device)
-        self.row_dtype = np.int16 if n_neurons < 2**15 else np.int32
+        # |a' - a| for a unit normal a rounded to float16 a': 2^-11 relative per entry,
+        # plus 2^-25 absolute per entry for the subnormal range
+        self.normal_err = 2.0**-11 + np.sqrt(d) * 2.0**-25
         self.bits = np.zeros((0, (n_neurons + 7) // 8), dtype=np.uint8)
-        self.rows = np.zeros((0, K), dtype=self.row_dtype)
-        self.cheb_c = np.zeros((0, d))
-        self.cheb_r = np.zeros(0)
         self.id = np.zeros(0, dtype=np.int64)
         self.key = np.zeros(0, dtype=np.int64)
-        self.last = np.zeros(0, dtype=np.int64)
-        self.nhits = np.zeros(0, dtype=np.int64)
+        self.last = np.zeros(0, dtype=np.int32)
+        self.nhits = np.zeros(0, dtype=np.int32)
         self.gen = np.zeros(0, dtype=np.int32)
         self.live = np.zeros(0, dtype=bool)
-        self.by_key: dict[int, int] = {}
+        self.index = KeyIndex()
+        #: Chebyshev balls computed so far: slot -> (centre, radius)
+        self.cheb: dict[int, tuple[np.ndarray, float]] = {}
         self.free: list[int] = []
         self.high_water = 0
         self.size = 0
@@ -143,7 +213,7 @@ class RegionStore:
         return self.size
 
     # ------------------------------------------------------------------ capacity
-    _HOST = ("bits", "rows", "cheb_c", "cheb_r", "id", "key", "last", "nhits", "gen", "live")
+    _HOST = ("bits", "id", "key", "last", "nhits", "gen", "live")
 
     def _grow(self, need: int) -> None:
         import torch
@@ -193,9 +263,9 @@ class RegionStore:
             return np.zeros(0, dtype=np.int64)
         order = np.lexsort((self.nhits[live], self.last[live]))
         gone = live[order[:k]]
+        self.index.discard(self.key[gone], gone)
         for s in gone.tolist():
-            if self.by_key.get(int(self.key[s])) == s:
-                del self.by_key[int(self.key[s])]
+            self.cheb.pop(s, None)
         self.live[gone] = False
         self.gen[gone] += 1
         self.free.extend(gone.tolist())
@@ -205,12 +275,15 @@ class RegionStore:
         return gone
 
     # ------------------------------------------------------------------ lookups by pattern
-    def find(self, key: int, bits: np.ndarray) -> int:
-        """Slot of the region with pattern hash ``key`` and packed pattern ``bits``, else -1."""
-        s = self.by_key.get(key, -1)
-        if s >= 0 and not np.array_equal(self.bits[s], bits):
-            return -1  # a 64-bit hash collision: a different region
-        return s
+    def find(self, keys: np.ndarray, bits: np.ndarray | None = None) -> np.ndarray:
+        """Slots of the regions with pattern hashes ``keys`` (and, if given, packed patterns
+        ``bits``, which rules out 64-bit hash collisions), ``-1`` where none is cached."""
+        slots = self.index.get(keys)
+        has = slots >= 0
+        if bits is not None and has.any():
+            same = np.all(self.bits[np.where(has, slots, 0)] == bits, axis=1)
+            slots = np.where(has & same, slots, -1)
+        return slots
 
     # ------------------------------------------------------------------ writing
     def fill(
@@ -233,59 +306,26 @@ class RegionStore:
         """
         import torch
 
-        K, d, N, k = self.K, self.d, self.n_neurons, len(slots)
-        nrm_all = np.linalg.norm(A, axis=2)
-        live_all = nrm_all > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gap = -(np.einsum("knd,kd->kn", A, x0) + b) / np.where(live_all, nrm_all, 1.0)
-        dist = np.where(live_all, gap, np.inf)  # may be < 0 if rounding left the region
-        r0 = np.maximum(dist.min(axis=1), 0.0) if dist.shape[1] else np.full(k, np.inf)
+        k = len(slots)
+        r0, rho, _, a, delta = nearest_rows(A, b, x0, self.K)
         f0 = np.einsum("kod,kd->ko", W, x0) + c
-        if K:
-            part = (
-                np.argpartition(dist, K - 1, axis=1)[:, :K]
-                if N > K
-                else np.tile(np.arange(N), (k, 1))
-            )
-            dsel = np.take_along_axis(dist, part, axis=1)
-            order = np.argsort(dsel, axis=1, kind="stable")
-            rows = np.take_along_axis(part, order, axis=1)
-            dsel = np.take_along_axis(dsel, order, axis=1)
-            if N > K:
-                rest = dist.copy()
-                np.put_along_axis(rest, rows, np.inf, axis=1)
-                rho = np.maximum(rest.min(axis=1), 0.0)
-            else:
-                rho = np.full(k, np.inf)
-            a = np.take_along_axis(A, rows[:, :, None], axis=1)
-            nrm = np.take_along_axis(nrm_all, rows, axis=1)
-            live_row = np.isfinite(dsel)
-            a = np.where(live_row[:, :, None], a / np.where(live_row, nrm, 1.0)[:, :, None], 0.0)
-            delta = np.where(live_row, dsel, np.inf)
-            rows = np.where(live_row, rows, -1)
-        else:
-            a, delta = np.zeros((k, 0, d)), np.zeros((k, 0))
-            rows = np.zeros((k, 0), dtype=np.int64)
-            rho = np.full(k, np.inf)
         st = torch.as_tensor(slots, device=self.device)
         hdr = np.concatenate([x0, r0[:, None], rho[:, None], f0, W.reshape(k, -1)], axis=1)
         self.hdr[st] = torch.as_tensor(hdr, dtype=self.dtype, device=self.device)
-        self.ra[st] = torch.as_tensor(a.astype(np.float32), device=self.device)
+        self.ra[st] = torch.as_tensor(a.astype(np.float16), device=self.device)
         # padding rows (a = 0): the largest float32, which every test passes without inf - inf
         rd = np.minimum(round_down_f32(delta), np.finfo(np.float32).max)
         self.rd[st] = torch.as_tensor(rd, device=self.device)
         self.bits[slots] = bits
-        self.rows[slots] = rows
-        self.cheb_c[slots] = np.nan
-        self.cheb_r[slots] = np.nan
+        for s in slots.tolist():
+            self.cheb.pop(s, None)
         self.id[slots] = np.arange(self.next_id, self.next_id + k)
         self.next_id += k
         self.live[slots] = True
         self.last[slots] = calls
         self.nhits[slots] = 0
         self.key[slots] = keys
-        for s, kk in zip(slots.tolist(), keys.tolist()):
-            self.by_key[int(kk)] = s
+        self.index.set(keys, slots)
         self.size += k
         self.remember(slots)
 
@@ -326,34 +366,33 @@ class RegionStore:
         return W, c
 
     def bytes_per_region(self) -> dict[str, int]:
-        """Bytes one region holds, by component (the ``by_key`` dict counted as measured).
+        """Bytes one region holds, by component (index and Chebyshev balls as measured).
 
         Examples
         --------
         >>> import torch
         >>> s = RegionStore(4, 1, 128, 32, torch.device("cpu"), torch.float64)
         >>> b = s.bytes_per_region()
-        >>> b["affine map W, f(x0)"], b["facet rows (float32 normals + offsets)"]
-        (40, 640)
+        >>> b["affine map W, f(x0)"], b["kept rows (float16 normals, float32 offsets)"]
+        (40, 384)
         """
         import sys
 
         es = self.dtype.itemsize
         d, K, o = self.d, self.K, self.n_out
-        if self.by_key:
-            items = list(self.by_key.items())[:256]
-            dict_b = sys.getsizeof(self.by_key) / len(self.by_key)
-            dict_b += sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in items) / len(items)
-        else:
-            dict_b = 0.0
+        n = max(self.size, 1)
+        cheb = 0.0
+        if self.cheb:
+            some = next(iter(self.cheb.values()))
+            one = sys.getsizeof(some) + sys.getsizeof(some[1]) + some[0].nbytes + 100
+            cheb = (sys.getsizeof(self.cheb) + len(self.cheb) * one) / n
         return {
             "point ball x0, r0": es * (d + 1),
             "affine map W, f(x0)": es * (o * d + o),
-            "facet rows (float32 normals + offsets)": 4 * K * (d + 1),
+            "kept rows (float16 normals, float32 offsets)": (2 * d + 4) * K,
             "rho": es,
-            "kept neuron ids": np.dtype(self.row_dtype).itemsize * K,
             "pattern bits": self.bits.shape[1],
-            "Chebyshev ball": 8 * (d + 1),
-            "bookkeeping (id, hash, last use, hits, generation, live)": 8 * 4 + 4 + 1,
-            "pattern-hash dict": int(round(dict_b)),
+            "bookkeeping (id, hash, last use, hits, generation, live)": 8 + 8 + 4 + 4 + 4 + 1,
+            "pattern-hash index": int(round(self.index.nbytes / n)) if len(self.index) else 12,
+            "Chebyshev balls computed so far": int(round(cheb)),
         }
