@@ -363,3 +363,25 @@ def test_points_just_across_a_facet_get_their_own_region(dtype):
     hit = np.asarray(ans.hit) & clear
     tol = 1e-9 if dtype == torch.float64 else 1e-4
     np.testing.assert_allclose(np.asarray(ans.W)[hit], truth.W[hit], atol=tol, rtol=tol)
+
+
+def test_weight_changes_that_keep_the_memory_are_seen():
+    """The weight check reuses views of the live tensors' memory: a transposed square weight
+    (same memory, other strides), an in-place edit through .data and an equal copy."""
+    net = cl.mlp([3, 3, 3, 1], seed=0).double()
+    cache = cl.HypersphereCache(net)
+    x = torch.randn(5, 3, dtype=torch.float64)
+    cache(x)
+    lin = net[2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lin.weight.data = lin.weight.data.clone()  # equal values in new memory: no change
+        cache(x)
+    with pytest.warns(WeightsChangedWarning):
+        lin.weight.data = lin.weight.data.t()  # same memory, transposed
+        y = cache(x)
+    np.testing.assert_allclose(y, net(x).detach(), atol=1e-12)
+    with pytest.warns(WeightsChangedWarning):
+        lin.weight.data[0, 0] += 1.0
+        y = cache(x)
+    np.testing.assert_allclose(y, net(x).detach(), atol=1e-12)

@@ -22,6 +22,18 @@ __all__ = ["WeightWatch", "WeightsChangedWarning"]
 _INT_OF_SIZE = {1: np.uint8, 2: np.int16, 4: np.int32, 8: np.int64}
 
 
+def _int_view(t: Any) -> np.ndarray | None:
+    """The bits of a contiguous CPU tensor as a flat numpy integer array (else None)."""
+    import torch
+
+    if t.device.type != "cpu" or not t.is_contiguous() or t.is_complex():
+        return None
+    kind = _INT_OF_SIZE.get(t.element_size())
+    if kind is None or t.dtype == torch.bfloat16:
+        return None
+    return t.numpy().reshape(-1).view(kind)
+
+
 def _same(a: Any, b: Any) -> bool:
     """Whether tensors ``a`` and ``b`` (same shape, dtype, device) hold the same bits.
 
@@ -34,11 +46,9 @@ def _same(a: Any, b: Any) -> bool:
     """
     import torch
 
-    if a.device.type == "cpu" and a.is_contiguous() and b.is_contiguous():
-        size = a.element_size()
-        if size in _INT_OF_SIZE and not a.is_complex() and a.dtype != torch.bfloat16:
-            kind = _INT_OF_SIZE[size]
-            return bool(np.array_equal(a.numpy().view(kind), b.numpy().view(kind)))
+    av, bv = _int_view(a), _int_view(b)
+    if av is not None and bv is not None:
+        return bool(np.array_equal(av, bv))
     return bool(torch.equal(a, b))
 
 
@@ -74,6 +84,10 @@ class WeightWatch:
             # the modules are listed once; their parameters and buffers are read every call
             self.mods = list(self.source.modules())
             self.tensors = [t.detach().clone() for t in self._module_tensors()]
+            self.views = [_int_view(t) for t in self.tensors]
+            # numpy views of the live tensors, by data pointer: a view keeps its tensor's
+            # memory alive, so a pointer seen again is the same memory, read afresh
+            self.live_views: dict[tuple[int, tuple[int, ...]], np.ndarray | None] = {}
             self.modes = tuple(m.training for m in self.mods)
         else:
             self.arrays = [np.array(a, copy=True) for a in self._source_arrays()]
@@ -101,10 +115,21 @@ class WeightWatch:
                 return True
             if tuple(m.training for m in self.mods) != self.modes:
                 return True
-            for a, b in zip(cur, self.tensors):
+            for a, b, bv in zip(cur, self.tensors, self.views):
                 if a.shape != b.shape or a.dtype != b.dtype or a.device != b.device:
                     return True
-                if not _same(a.detach(), b):
+                av = None
+                if bv is not None:
+                    key = (a.data_ptr(), a.stride())
+                    av = self.live_views.get(key)
+                    if av is None or av.size != bv.size:
+                        if len(self.live_views) > 4 * len(self.views):
+                            self.live_views.clear()  # tensors replaced by equal copies
+                        av = self.live_views[key] = _int_view(a.detach())
+                if av is not None and bv is not None:
+                    if not np.array_equal(av, bv):
+                        return True
+                elif not _same(a.detach(), b):
                     return True
             return False
         try:
