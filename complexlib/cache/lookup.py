@@ -50,13 +50,24 @@ def lookup(
         """Test ``y[rows]`` (all of ``y`` if None) against ``cand``: mask, answers."""
         if on_cpu and cand.shape[0] <= NUMPY_PAIRS:
             yr = y_np if rows is None else y_np[rows.numpy()]
-            ok, h, diff = contains_np(store, yr, cand.numpy(), eps, float(base))
-            return torch.from_numpy(ok), lambda sel: torch.from_numpy(
-                evaluate_np(store, h[sel.numpy()], diff[sel.numpy()])
-            )
+            ok, hn, dn = contains_np(store, yr, cand.numpy(), eps, float(base))
+
+            def answer_np(sel: Any) -> Any:
+                if sel is None:
+                    return torch.from_numpy(evaluate_np(store, hn, dn))
+                s = sel.numpy()
+                return torch.from_numpy(evaluate_np(store, hn[s], dn[s]))
+
+            return torch.from_numpy(ok), answer_np
         yr = y if rows is None else y.index_select(0, rows)
         ok, h, diff = contains(store, yr, cand, eps, base)
-        return ok, lambda sel: evaluate(store, h.index_select(0, sel), diff.index_select(0, sel))
+
+        def answer(sel: Any) -> Any:  # the answers of the pairs ``sel`` (None: all)
+            if sel is None:
+                return evaluate(store, h, diff)
+            return evaluate(store, h.index_select(0, sel), diff.index_select(0, sel))
+
+        return ok, answer
 
     def settle(rows: Any, cand: Any) -> None:
         ok, answer = test(rows, cand)
@@ -83,7 +94,7 @@ def lookup(
             # rows of points that miss here are overwritten by a later tier or the forward
             # pass (and their slots are never read), so no masking is needed
             slot.copy_(cand)
-            out.copy_(answer(torch.arange(n, device=y.device)))
+            out.copy_(answer(None))
             hit |= ok
             # the points that failed: the next nearest recent region
             fail = (~ok).nonzero().squeeze(1)
