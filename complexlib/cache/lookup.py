@@ -44,7 +44,7 @@ def lookup(
         return hit
     base = offset_margin(y)
     on_cpu = store.np_hdr is not None
-    y_np = y.numpy() if on_cpu else None
+    y_np: np.ndarray = y.numpy() if on_cpu else np.zeros((0, y.shape[1]))  # numpy view on CPU
 
     def test(rows: Any, cand: Any) -> Any:
         """Test ``y[rows]`` (all of ``y`` if None) against ``cand``: mask, answers."""

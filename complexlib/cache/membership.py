@@ -93,8 +93,8 @@ def contains(
                 a = store.np_ra[si.numpy(), :m].astype(dn.dtype, copy=False)
                 v = torch.from_numpy(np.matmul(a, dn[:, :, None])[:, :, 0])
             else:
-                a = store.ra[:, :m].index_select(0, si).to(y.dtype)
-                v = torch.bmm(a, di.unsqueeze(2)).squeeze(2)
+                at = store.ra[:, :m].index_select(0, si).to(y.dtype)
+                v = torch.bmm(at, di.unsqueeze(2)).squeeze(2)
             inner.index_copy_(0, idx, (rd - t - v).amin(dim=1) > 0)
         else:
             inner.index_fill_(0, idx, True)

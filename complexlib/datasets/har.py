@@ -142,7 +142,7 @@ def _allowed() -> dict[tuple[str, str], Any]:
     except ImportError:  # pragma: no cover - numpy < 2
         from numpy.core.multiarray import _reconstruct  # type: ignore[no-redef]
     return {
-        ("copy_reg", "_reconstructor"): copyreg._reconstructor,
+        ("copy_reg", "_reconstructor"): copyreg._reconstructor,  # type: ignore[attr-defined]
         ("__builtin__", "object"): object,
         ("__builtin__", "slice"): slice,
         ("_codecs", "encode"): codecs.encode,

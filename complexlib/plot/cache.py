@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -12,6 +12,7 @@ from ._common import clipped_polygons, planar_layout, polyline, view_box
 
 if TYPE_CHECKING:
     from ..cache import HypersphereCache
+    from ..complex import Complex
 
 __all__ = ["plot_cache", "cache_polygons", "cache_path"]
 
@@ -137,7 +138,8 @@ def plot_cache(
         P, hit, region = cache_path(cache, path)
     reg = cache.regions(chebyshev=True)
     if view is not None:
-        lo, hi = view_box(SimpleNamespace(net=cache.net), view)  # parses number / (lo, hi)
+        # view_box reads only ``.net`` of its first argument: parses a number or (lo, hi)
+        lo, hi = view_box(cast("Complex", SimpleNamespace(net=cache.net)), view)
     else:
         lo, hi = _default_view(cache, [reg.center, P if P is not None else np.zeros((0, 2))])
     polys = cache_polygons(cache, lo, hi)
@@ -201,7 +203,7 @@ def plot_cache(
             hoverinfo="text",
         )
     )
-    if P is not None:
+    if P is not None and hit is not None and region is not None:
         fig.add_trace(
             go.Scatter(
                 x=P[:, 0],
