@@ -194,10 +194,14 @@ class Complex:
             st.discover(pack(s), x[None], np.zeros(1, dtype=np.int32))
         remote = workers > 1 or backend in ("dask", "ray")
         last_checkpoint = st.n_done
-        # rounds in flight: (lo, hi, futures); a remote search keeps the next round
-        # computing while it absorbs the last one (ids do not depend on round bounds)
+        # chunks in flight, in region order: (lo, hi, future, last chunk of its round). A
+        # remote search keeps up to two rounds in flight; the calling process computes the
+        # first chunk of a round itself and absorbs it at once, so the regions it discovers
+        # start the next round while the workers finish theirs (absorbing strictly in
+        # region order keeps ids independent of round and chunk bounds)
         depth_limit = 2 if remote else 1
-        inflight: deque[tuple[int, int, list[Any]]] = deque()
+        inflight: deque[tuple[int, int, Any, bool]] = deque()
+        n_rounds = 0
         with contextlib.ExitStack() as stack:
             stack.enter_context(_torch_threads(torch_threads))
             bar = None
@@ -216,7 +220,7 @@ class Complex:
             share = local if getattr(submit, "shares_work", False) else None
             next_lo = st.n_done
             while True:
-                while len(inflight) < depth_limit:
+                while n_rounds < depth_limit:
                     hi = self._round_end(next_lo, batch_size * workers, max_regions, max_depth)
                     if hi <= next_lo:
                         break
@@ -224,15 +228,18 @@ class Complex:
                         # workers still starting, or a frontier too small to be worth the
                         # round trip (the first and last rounds of a search): work here
                         hi = self._round_end(next_lo, batch_size, max_regions, max_depth)
-                        futures = self._submit(local, next_lo, hi, 1, False)
+                        chunks = self._submit(local, next_lo, hi, 1, False)
                     else:
-                        futures = self._submit(submit, next_lo, hi, workers, remote, share)
-                    inflight.append((next_lo, hi, futures))
+                        chunks = self._submit(submit, next_lo, hi, workers, remote, share)
+                    for i, (a, z, fut) in enumerate(chunks):
+                        inflight.append((a, z, fut, i == len(chunks) - 1))
+                    n_rounds += 1
                     next_lo = hi
                 if not inflight:
                     break
-                lo, hi, futures = inflight.popleft()
-                self._absorb(lo, [f.result() for f in futures])
+                lo, hi, fut, last = inflight.popleft()
+                self._absorb(lo, [fut.result()])
+                n_rounds -= last
                 if bar is not None:
                     bar.update(hi - lo)
                     bar.set_postfix(frontier=st.n_discovered - st.n_done)
@@ -282,11 +289,11 @@ class Complex:
 
     def _submit(
         self, submit: Any, lo: int, hi: int, workers: int, remote: bool, share: Any = None
-    ) -> list[Any]:
+    ) -> list[tuple[int, int, Any]]:
         """Send regions ``lo..hi-1`` to the workers as arrays, one chunk per worker.
 
-        With ``share`` (an inline submit) the last chunk is computed here, after the
-        others are on their way.
+        Returns ``(lo, hi, future)`` per chunk, in region order.  With ``share`` (an inline
+        submit) the first chunk is computed here, after the others are on their way.
         """
         st = self.store
         pats = unpack(st.bits.view()[lo:hi], self.net.n_neurons)
@@ -294,12 +301,15 @@ class Complex:
         args = (self._dom_A, self._dom_b, self.lp)
         kw = {"method": self.facet_method, "device": None if remote else self.device}
         chunks = np.array_split(np.arange(hi - lo), max(1, min(workers, hi - lo)))
+        bounds = [(lo + int(c[0]), lo + int(c[-1]) + 1) for c in chunks]
         if share is None or len(chunks) == 1:
-            return [submit(process_batch, pats[c], hints[c], *args, **kw) for c in chunks]
-        futures = [submit(process_batch, pats[c], hints[c], *args, **kw) for c in chunks[:-1]]
-        c = chunks[-1]
-        kw_here = {**kw, "device": self.device}
-        return [*futures, share(process_batch, pats[c], hints[c], *args, **kw_here)]
+            futures = [submit(process_batch, pats[c], hints[c], *args, **kw) for c in chunks]
+        else:
+            rest = [submit(process_batch, pats[c], hints[c], *args, **kw) for c in chunks[1:]]
+            c = chunks[0]
+            kw_here = {**kw, "device": self.device}
+            futures = [share(process_batch, pats[c], hints[c], *args, **kw_here), *rest]
+        return [(a, z, f) for (a, z), f in zip(bounds, futures)]
 
     def _absorb(self, lo: int, results: list[BatchResult]) -> None:
         st = self.store
