@@ -138,3 +138,38 @@ def test_polar_needs_3d_to_6d():
         cl.Complex(cl.mlp([2, 4, 1]), facets="polar")
     with pytest.raises(ValueError, match="3-D to"):
         cl.Complex(cl.mlp([POLAR_MAX_DIM + 1, 4, 1]), facets="polar")
+
+
+def test_centres_on_the_nearest_rows_only():
+    """``analytic_centers(near=k)``: a far row that the near rows' centre violates (the near
+    rows leave the region open towards it) sends that region back to a centre on every row;
+    the points are strictly inside either way, and a wide 3-D search is unchanged."""
+    from complexlib import search
+    from complexlib.geometry import analytic_centers
+
+    # the unit cube without its +x side, closed by a far row x <= 5: the three nearest rows
+    # alone leave x free, so their centre drifts to the box wall at x = 10
+    A = np.array([[[-1.0, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1], [1, 0, 0]]])
+    b = np.array([[-1.0, -1, -1, -1, -1, -5]])
+    x = analytic_centers(A, b, np.zeros((1, 3)), iters=30, near=5)
+    assert np.all(A[0] @ x[0] + b[0] < 0)
+    full = analytic_centers(A, b, np.zeros((1, 3)), iters=30)
+    np.testing.assert_allclose(x, full)
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((20, 80, 3))
+    b = -rng.random((20, 80)) - 0.05  # the origin is inside every one
+    x = analytic_centers(A, b, np.zeros((20, 3)), iters=8, near=12)
+    assert np.all(np.einsum("bmd,bd->bm", A, x) + b < 0)
+    net = cl.mlp([3, 60, 1], seed=3)
+    got = cl.Complex(net, bound=0.5)
+    got.bfs(progress=False)
+    old = search.CENTRE_ROWS
+    try:
+        search.CENTRE_ROWS = None
+        ref = cl.Complex(net, bound=0.5)
+        ref.bfs(progress=False)
+    finally:
+        search.CENTRE_ROWS = old
+    assert len(got) == len(ref) > 1000
+    assert {p.tobytes() for p in got.patterns} == {p.tobytes() for p in ref.patterns}
+    assert got.face_counts().sum() == ref.face_counts().sum()
