@@ -53,6 +53,9 @@ MAX_SUBSETS = 12_000
 CHUNK = 1 << 22
 #: rounds of "find the points outside, shoot along the facet normals"
 MAX_ROUNDS = 12
+#: rounding allowance (times the region's scale) in the test that picks the rows compared
+#: with a facet's row for coincidence
+SAME_SLACK = 1e-9
 
 
 @dataclass
@@ -450,10 +453,24 @@ def _facet_points(parts, P, n, off, live, x0, tol, scale, rtol, n_rows, decided,
         nk, ok_ = n[r, order], off[r, order]
         q = q - ((nk * q).sum(axis=2) + ok_)[..., None] * nk
         pk = P[r, order]
-        same = np.linalg.norm(P[ks][:, None, :, :] - pk[:, :, None, :], axis=3)
-        same = (same <= tol[ks][:, None, None]) & live[ks][:, None, :]
         vals = np.matmul(q, n[ks].transpose(0, 2, 1)) + off[ks][:, None, :]
-        vals = np.where(same | ~live[ks][:, None, :], -np.inf, vals)
+        # rows coincident with a facet's row (polar points within tol) nearly hold on its
+        # hyperplane: with slacks s_j, s_k, |P_j - P_k| <= tol gives |s_j - s_k| <= tol s_j
+        # s_k and |n_j - n_k| <= 2 tol s_j, so at the facet point q the row's value is at
+        # most tol s_k (2 |q - x0| + s_k) (doubled here, plus rounding); only those rows
+        # are compared in the polar
+        lk = live[ks][:, None, :]
+        pn = np.linalg.norm(pk, axis=2)
+        sk = np.where(vmask & (pn > 0), 1.0 / np.where(pn > 0, pn, 1.0), 0.0)  # pads: none
+        reach_q = 2.0 * tol[ks][:, None] * sk * (2.0 * np.linalg.norm(q - xk, axis=2) + sk)
+        thr = reach_q + SAME_SLACK * scale[ks][:, None]
+        maybe = lk & (np.abs(vals) <= thr[:, :, None])
+        same = np.zeros(vals.shape, dtype=bool)
+        bi, vi, mi = np.nonzero(maybe)
+        if bi.size:
+            gap = np.linalg.norm(P[ks[bi], mi] - pk[bi, vi], axis=1)
+            same[bi, vi, mi] = gap <= tol[ks[bi]]
+        vals = np.where(same | ~lk, -np.inf, vals)
         margin = -vals.max(axis=2, initial=-np.inf)
         near = np.any(vmask & (margin <= rtol * scale[ks][:, None]), axis=1)
         decided[ks[near]] = False
