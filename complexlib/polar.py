@@ -97,10 +97,12 @@ def _shoot(P, live, U, tol):
         best = np.zeros(val.shape[:2], dtype=np.int64)
         vmax = val[:, :, 0]
         second = np.full_like(vmax, -np.inf)
-    else:
-        top2 = np.partition(val, m - 2, axis=2)[:, :, m - 2 :]
-        second, vmax = top2[:, :, 0], top2[:, :, 1]
+    else:  # the largest two: argmax, then the max without it (3x faster than a partition)
         best = np.argmax(val, axis=2)
+        vmax = np.take_along_axis(val, best[..., None], axis=2)[..., 0]
+        np.put_along_axis(val, best[..., None], -np.inf, axis=2)
+        second = val.max(axis=2)
+        np.put_along_axis(val, best[..., None], vmax[..., None], axis=2)
     tolk = tol[:, None]
     proper = vmax > tolk
     close = proper & (vmax - second <= tolk)
@@ -231,13 +233,15 @@ def _vertices(P, live, tol, decided):
                     next_todo.append(_grow(P, live, tol, found, decided, g[flat], U))
                 decided[g[~flat & ~valid.any(axis=1)]] = False
                 valid &= ~flat[:, None]
-                # every polar point against every supporting hyperplane
+                # every polar point against every supporting hyperplane (packed to the left:
+                # a few of the C(K+1, r) subsets support the set)
+                _, normal, offset, valid = _compress(g, normal, offset, valid)
                 viol = np.matmul(normal, P[g].transpose(0, 2, 1)) - offset[:, :, None]
                 out = valid[:, :, None] & live[g][:, None, :] & (viol > tol[g, None, None])
                 redo = out.any(axis=(1, 2)) & decided[g]
                 done = ~redo & decided[g] & ~flat
                 if done.any():
-                    hulls.append(_compress(g[done], normal[done], offset[done], valid[done]))
+                    hulls.append((g[done], normal[done], offset[done], valid[done]))
                 if not redo.any():
                     continue
                 # shoot along the normals of the hyperplanes that leave points outside
