@@ -31,6 +31,9 @@ __all__ = ["PlanarFacets", "planar_facets"]
 
 #: rows whose normals' cross product is below this are parallel
 PARALLEL_TOL = 1e-12
+#: with more than twice this many rows, bounded candidate polygons near their point are
+#: tested against the NEAR_ROWS rows nearest to it only (see ``_grow``)
+NEAR_ROWS = 48
 
 
 @dataclass
@@ -161,7 +164,12 @@ def planar_facets(
     else:
         dist = np.where(live, -(np.einsum("bmd,bd->bm", n, x0) + off), np.inf)
         cand = np.sort(np.argpartition(dist, k0, axis=1)[:, :k0], axis=1)
-        part, full = _grow(n, off, live, is_dom, cand, tol)
+        near = None
+        if m > 2 * NEAR_ROWS:
+            # the NEAR_ROWS rows nearest x0, and the distance of the nearest other one
+            pick = np.argpartition(dist, NEAR_ROWS, axis=1)
+            near = (pick[:, :NEAR_ROWS], np.take_along_axis(dist, pick[:, NEAR_ROWS:], 1).min(1))
+        part, full = _grow(n, off, live, is_dom, cand, tol, x0, near)
         parts.append(part)
     if full.size:
         parts.append(_all_rows(n[full], off[full], live[full], is_dom[full], tol[full]))
@@ -203,7 +211,7 @@ def _all_rows(n, off, live, is_dom, tol):
     return _record(res, res["facet"], np.arange(B), cand)
 
 
-def _grow(n, off, live, is_dom, cand, tol):
+def _grow(n, off, live, is_dom, cand, tol, x0=None, near=None):
     """Facets from a few candidate rows, grown until every other row is proven redundant.
 
     The facets of the polygon of the candidate rows alone are computed; every row is
@@ -213,6 +221,11 @@ def _grow(n, off, live, is_dom, cand, tol):
     candidates.  When no row cuts it, the candidate polygon is the region.  Regions whose
     candidate polygon has a whole line as a facet, or where a row passes through a facet
     point without being coincident with the facet's row, are returned in ``full``.
+
+    With ``near = (rows, beyond)`` (the rows nearest ``x0`` and the distance from ``x0`` of
+    every other row), a bounded candidate polygon whose vertices all lie within ``beyond``
+    of ``x0`` is tested against those rows only: a row farther from ``x0`` than a vertex
+    holds there (``n . v + off = n . (v - x0) - dist <= |v - x0| - dist < 0``).
     """
     B, m, _ = n.shape
     parts: list[dict[str, np.ndarray]] = []
@@ -221,9 +234,10 @@ def _grow(n, off, live, is_dom, cand, tol):
     while todo.size:
         K = cand.shape[1]
         r = np.arange(len(todo))[:, None]
-        ns, offs, lives = n[todo][r, cand], off[todo][r, cand], live[todo][r, cand]
+        tr = todo[:, None]
+        ns, offs, lives = n[tr, cand], off[tr, cand], live[tr, cand]
         local = np.broadcast_to(np.arange(K), (len(todo), K))
-        doms = is_dom[todo][r, cand]
+        doms = is_dom[tr, cand]
         res = _intervals(ns, offs, lives, local, tol[todo], doms)
         facet = res["facet"]
         whole = res["whole_line"] | ~facet.any(axis=1)
@@ -239,22 +253,41 @@ def _grow(n, off, live, is_dom, cand, tol):
             axis=1,
         )  # (b, 2K, 2)
         vmask = np.concatenate([fin_lo, fin_hi], axis=1)
-        nt, ot, lt = n[todo], off[todo], live[todo]
-        vals = np.matmul(v, nt.transpose(0, 2, 1)) + ot[:, None, :]
-        vals = np.where(lt[:, None, :] & vmask[:, :, None], vals, -np.inf)
-        worst = np.argmax(vals, axis=2)
-        cut_v = np.take_along_axis(vals, worst[..., None], axis=2)[..., 0] > tol[todo, None]
         # unbounded edges: direction u from the lower end point, -u from the upper one
         ray = np.concatenate([u, -u], axis=1)
         rmask = np.concatenate([fin_lo & ~np.isfinite(hi), fin_hi & ~np.isfinite(lo)], axis=1)
+        rays = rmask.any(axis=1)
+        # the most violated row at every vertex: the near rows where they decide, else all
+        worst = np.zeros(vmask.shape, dtype=np.int64)
+        cut_v = np.zeros(vmask.shape, dtype=bool)
+        sub = np.zeros(len(todo), dtype=bool)
+        if near is not None and x0 is not None:
+            far = np.where(vmask, np.linalg.norm(v - x0[todo][:, None, :], axis=2), 0.0)
+            sub = ~rays & (far.max(axis=1) < near[1][todo])
+        for grp in (np.nonzero(sub)[0], np.nonzero(~sub)[0]):
+            if not grp.size:
+                continue
+            tg = todo[grp]
+            rows = near[0][tg] if near is not None and sub[grp[0]] else None
+            if rows is None:
+                nt, ot, lt = n[tg], off[tg], live[tg]
+            else:
+                nt, ot, lt = n[tg[:, None], rows], off[tg[:, None], rows], live[tg[:, None], rows]
+            vals = np.matmul(v[grp], nt.transpose(0, 2, 1)) + ot[:, None, :]
+            vals = np.where(lt[:, None, :] & vmask[grp, :, None], vals, -np.inf)
+            wg = np.argmax(vals, axis=2)
+            cut_v[grp] = np.take_along_axis(vals, wg[..., None], axis=2)[..., 0] > tol[tg, None]
+            worst[grp] = wg if rows is None else np.take_along_axis(rows, wg, axis=1)
         cut_r = np.zeros_like(rmask)
         first = np.zeros(rmask.shape, dtype=np.int64)
-        rs = np.nonzero(rmask.any(axis=1))[0]
-        if rs.size:  # only unbounded candidate polygons have rays
-            slope = np.matmul(ray[rs], nt[rs].transpose(0, 2, 1))  # rays leave the ends v
-            ahead = lt[rs, None, :] & rmask[rs, :, None] & (slope > PARALLEL_TOL)
+        rs = np.nonzero(rays)[0]
+        if rs.size:  # only unbounded candidate polygons have rays (tested on every row)
+            nt, ot, lt = n[todo[rs]], off[todo[rs]], live[todo[rs]]
+            vr = np.matmul(v[rs], nt.transpose(0, 2, 1)) + ot[:, None, :]
+            slope = np.matmul(ray[rs], nt.transpose(0, 2, 1))  # rays leave the ends v
+            ahead = lt[:, None, :] & rmask[rs, :, None] & (slope > PARALLEL_TOL)
             with np.errstate(divide="ignore", invalid="ignore"):
-                t = np.where(ahead, -vals[rs] / slope, np.inf)
+                t = np.where(ahead, -vr / slope, np.inf)
             first[rs] = np.argmin(t, axis=2)
             cut_r[rs] = ahead.any(axis=2)
         new = np.zeros((len(todo), m), dtype=bool)

@@ -206,3 +206,31 @@ def test_regression_zero_neuron_with_rounding_noise():
         cx.bfs(progress=False)
         assert pattern_set(cx.patterns) == reference_patterns_2d(net, -13.0, 13.0)
         assert len(cx) == 47
+
+
+@pytest.mark.parametrize(
+    ("widths", "seed", "bound"), [([2, 110, 1], 0, None), ([2, 60, 50, 1], 1, 1.0)]
+)
+def test_wide_nets_take_the_near_rows_path(widths, seed, bound, monkeypatch):
+    """More than 2 x NEAR_ROWS rows: bounded candidate polygons are tested against the rows
+    nearest their point only (``planar._grow``); the region set and facets equal those of
+    the all-rows test, the closed form of one hidden layer, and the reference in a box.
+    (Unbounded, the vertices of 110 random lines spread over |x| ~ 5e4, where the
+    reference's sliver width drops real thin cells: the closed form decides there.)"""
+    from complexlib import planar
+
+    assert sum(widths[1:-1]) + 4 > 2 * planar.NEAR_ROWS
+    net = random_net(widths, seed)
+    cx = cl.Complex(net, bound=bound)
+    cx.bfs(progress=False)
+    check_mean_degree(cx)
+    monkeypatch.setattr(planar, "NEAR_ROWS", 10**6)
+    full = cl.Complex(net, bound=bound)
+    full.bfs(progress=False)
+    assert pattern_set(cx.patterns) == pattern_set(full.patterns)
+    assert cx.face_counts().sum() == full.face_counts().sum()
+    if bound is None:
+        n = widths[1]
+        assert len(cx) == 1 + n + n * (n - 1) // 2  # lines in general position
+    else:
+        assert pattern_set(cx.patterns) == reference_patterns_2d(net, -bound, bound)
