@@ -2,8 +2,9 @@
 
 1. The recently hit regions (at most ``N_RECENT``, the last hit first): each point is tested
    against the one whose ``x0`` is nearest (one matmul and an argmin for the batch), and the
-   points that fail against the next nearest: around a few operating points almost every
-   query is settled here, with two gathers and one small batched product.
+   points that fail against the ``NEXT_RECENT`` next nearest in one test (a point near an
+   operating point but in a region beside the operating point's): around a few operating
+   points almost every query is settled here.
 2. The ball index (:mod:`complexlib.cache.anchors`): the regions of the ``n_candidates``
    anchors nearest to each remaining point, each tested exactly; a point takes its first
    success.
@@ -27,6 +28,8 @@ __all__ = ["lookup", "lookup_np"]
 #: On a CPU store, sets of at most this many (point, candidate) pairs are tested in numpy,
 #: whose fixed cost per operation is a fraction of torch's.
 NUMPY_PAIRS = 2048
+#: Points that miss their nearest recent region are tested against this many next nearest.
+NEXT_RECENT = 3
 
 
 def lookup(
@@ -69,19 +72,24 @@ def lookup(
 
         return ok, answer
 
-    def settle(rows: Any, cand: Any) -> None:
-        ok, answer = test(rows, cand)
-        won = ok.nonzero().squeeze(1)
+    def settle(rows: Any, C: Any) -> None:
+        """Test ``y[rows[i]]`` against candidates ``C[i]`` (-1: none); the first success wins."""
+        m, kk = C.shape
+        flat = C.reshape(-1)
+        ok, answer = test(rows.repeat_interleave(kk), flat)
+        ok = ok.reshape(m, kk)
+        won = ok.any(dim=1).nonzero().squeeze(1)
         if won.numel():
+            pick = won * kk + ok.index_select(0, won).to(torch.int8).argmax(dim=1)
             r = rows.index_select(0, won)
-            slot.index_copy_(0, r, cand.index_select(0, won))
-            out.index_copy_(0, r, answer(won))
+            slot.index_copy_(0, r, flat.index_select(0, pick))
+            out.index_copy_(0, r, answer(pick))
             hit.index_fill_(0, r, True)
 
     if store.recent:
         rs = torch.as_tensor(store.recent, dtype=torch.int64, device=y.device)
         if len(store.recent) == 1:
-            settle(torch.arange(n, device=y.device), rs.expand(n))
+            settle(torch.arange(n, device=y.device), rs.expand(n)[:, None])
         else:  # nearest x0: argmin of |x0|^2 - 2 y.x0, one matmul
             x0 = store.x0.index_select(0, rs)
             score = torch.addmm((x0 * x0).sum(dim=1), y, x0.T, alpha=-2.0)
@@ -96,12 +104,15 @@ def lookup(
             slot.copy_(cand)
             out.copy_(answer(None))
             hit |= ok
-            # the points that failed: the next nearest recent region
+            # the points that failed (mostly in a region beside an operating point's): the
+            # next nearest recent regions, all in one test
             fail = (~ok).nonzero().squeeze(1)
             if fail.numel():
                 sc = score.index_select(0, fail)
                 sc.scatter_(1, best.index_select(0, fail).unsqueeze(1), float("inf"))
-                settle(fail, rs.index_select(0, sc.argmin(dim=1)))
+                t = min(NEXT_RECENT, len(store.recent) - 1)
+                nxt = sc.topk(t, dim=1, largest=False).indices
+                settle(fail, rs[nxt])
     todo = (~hit).nonzero().squeeze(1)
     if not todo.numel():
         return hit
@@ -109,18 +120,7 @@ def lookup(
     C = anchors.candidates(store, yt.astype(np.float64, copy=False), k)
     if C is None:
         return hit
-    # every (point, candidate) pair in one test; a point takes its first success
-    m, kk = C.shape
-    Ct = torch.as_tensor(C, device=y.device).reshape(-1)
-    ok, answer = test(todo.repeat_interleave(kk), Ct)
-    ok = ok.reshape(m, kk)
-    won = ok.any(dim=1).nonzero().squeeze(1)
-    if won.numel():
-        pick = won * kk + ok.index_select(0, won).to(torch.int8).argmax(dim=1)
-        r = todo.index_select(0, won)
-        slot.index_copy_(0, r, Ct.index_select(0, pick))
-        out.index_copy_(0, r, answer(pick))
-        hit.index_fill_(0, r, True)
+    settle(todo, torch.as_tensor(C, device=y.device))  # every (point, candidate) pair at once
     return hit
 
 
