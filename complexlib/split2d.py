@@ -57,6 +57,13 @@ Arr = np.ndarray
 SNAP_RTOL = 1e-12
 #: pieces narrower than this fraction of the domain's largest coordinate are slivers
 WIDTH_RTOL = 1e-9
+#: values gathered at once when a layer starts (memory bound)
+LAYER_CHUNK = 1 << 18
+#: inner points checked at once (memory bound)
+CHECK_CHUNK = 4096
+#: the marks of the neurons still to come are renewed when the polygons grow this much
+#: (a piece inherits its parent's marks, which grow stale as lines cut it smaller)
+REFRESH_GROWTH = 4.0
 #: a pre-activation at a region's inner point this far from zero (relative to its terms)
 #: must have the sign the split gave the region
 CHECK_RTOL = 1e-9
@@ -175,7 +182,7 @@ class _Mesh:
         k = len(v)
         self.xy = np.zeros((2, max(64, 4 * k)))
         self.xy[:, 1 : k + 1] = v.T
-        self.z = np.zeros((0, self.xy.shape[1]))
+        self.z = np.zeros((self.xy.shape[1], 0))
         self.nv = k + 1
         cap = 64
         self.poly = np.zeros((cap, k), dtype=np.int64)
@@ -190,15 +197,15 @@ class _Mesh:
 
     # -- storage ---------------------------------------------------------
     def add_vertices(self, xy: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """Append vertices (columns of ``xy`` (2, n) and ``z`` (w, n)); returns their ids."""
+        """Append vertices (columns of ``xy`` (2, n), rows of ``z`` (n, w)); returns their ids."""
         n = xy.shape[1]
         if self.nv + n > self.xy.shape[1]:
             cap = max(2 * self.xy.shape[1], self.nv + n)
             self.xy = _grown(self.xy, cap, axis=1)
-            self.z = _grown(self.z, cap, axis=1)
+            self.z = _grown(self.z, cap, axis=0)
         ids = np.arange(self.nv, self.nv + n)
         self.xy[:, ids] = xy
-        self.z[:, ids] = z
+        self.z[ids] = z
         self.nv += n
         return ids
 
@@ -224,14 +231,14 @@ class _Mesh:
         """
         nv = self.nv
         if slope is None:
-            h = self.xy[:, :nv]
+            h = self.xy[:, :nv].T
         else:
-            zc = self.z[:, :nv]
+            zc = self.z[:nv]
             h = np.where(zc > 0, zc, slope * zc) if slope else np.maximum(zc, 0.0)
-        z = np.zeros((W.shape[0], self.xy.shape[1]))
-        z[:, :nv] = _matmul(W, h) + b[:, None]
-        z[:, 0] = 0.0
-        _snap(z[:, :nv], tol)
+        z = np.zeros((self.xy.shape[1], W.shape[0]))
+        z[:nv] = _matmul(h, W.T) + b
+        z[0] = 0.0
+        _snap(z[:nv], tol)
         self.z = z
         self.may = np.zeros((len(self.poly), W.shape[0]), dtype=bool)
 
@@ -245,20 +252,21 @@ def _grown(a: np.ndarray, cap: int, axis: int) -> np.ndarray:
     return out
 
 
-def _matmul(W: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """``W @ h`` in torch, under torch's thread setting.
+def _matmul(h: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``h @ W`` in torch, under torch's thread setting.
 
     numpy's BLAS starts a thread per core for a product this size, which on a busy
     machine costs more CPU time than it saves.
     """
     import torch
 
-    return (torch.from_numpy(W) @ torch.from_numpy(np.ascontiguousarray(h))).numpy()
+    t = torch.from_numpy
+    return (t(np.ascontiguousarray(h)) @ t(np.ascontiguousarray(W))).numpy()
 
 
 def _snap(z: np.ndarray, tol: np.ndarray) -> None:
-    """Set values within ``tol`` (per row) of zero to exactly zero, in place."""
-    z[np.abs(z) <= tol[:, None]] = 0.0
+    """Set values within ``tol`` (per column) of zero to exactly zero, in place."""
+    z[np.abs(z) <= tol] = 0.0
 
 
 def _term_bounds(net: ReLUNetwork, xmax: np.ndarray, bias: bool = True) -> list[np.ndarray]:
@@ -282,21 +290,25 @@ def _term_bounds(net: ReLUNetwork, xmax: np.ndarray, bias: bool = True) -> list[
     return out
 
 
-def _layer_start(m: _Mesh, first: int, width: int) -> None:
-    """Decide the neurons of a layer that cut no polygon; mark the ones that may cut.
+def _decide(m: _Mesh, first: int, k0: int, width: int) -> None:
+    """Decide the neurons ``k0..width-1`` of a layer that cut no polygon; mark the others.
 
-    A polygon not cut by ``z_j`` at the start of the layer keeps its sign for every piece
-    it will be cut into (``z_j`` is affine on it and not identically zero, or zero on all
-    of it).
+    A polygon not cut by ``z_j`` keeps its sign for every piece it will be cut into
+    (``z_j`` is affine on it and not identically zero, or zero on all of it), so only the
+    polygons marked in ``m.may`` are looked at when neuron ``j`` comes.  ``first`` is the
+    layer's first neuron.
     """
-    S = m.z[:, m.poly[: m.P]]  # (w, P, K)
-    pos = (S > 0).any(axis=2)
-    neg = (S < 0).any(axis=2)
-    m.may[: m.P] = (pos & neg).T
-    m.pat[: m.P, first : first + width] = np.where(pos, 1, -1).T
+    step = max(1, LAYER_CHUNK // ((width - k0) * m.poly.shape[1]))
+    for lo in range(0, m.P, step):
+        hi = min(m.P, lo + step)
+        S = m.z[m.poly[lo:hi], k0:width]  # (rows, K, w)
+        pos = (S > 0).any(axis=1)
+        neg = (S < 0).any(axis=1)
+        m.may[lo:hi, k0:width] = pos & neg
+        m.pat[lo:hi, first + k0 : first + width] = np.where(pos, 1, -1)
 
 
-def _cut_vertices(m: _Mesh, col: Arr, a: Arr, b: Arr, k: int, tol: Arr) -> Arr:
+def _cut_vertices(m: _Mesh, a: Arr, b: Arr, k: int, tol: Arr) -> Arr:
     """Cut vertices on the edges ``(a, b)`` (made once per edge); their ids, like ``a``.
 
     Their pre-activations are interpolated along the edge and snapped within ``tol``;
@@ -306,12 +318,12 @@ def _cut_vertices(m: _Mesh, col: Arr, a: Arr, b: Arr, k: int, tol: Arr) -> Arr:
     key = lo * m.nv + hi
     _, first, inv = np.unique(key, return_index=True, return_inverse=True)
     ua, ub = lo[first], hi[first]
-    sa, sb = col[ua], col[ub]
-    t = sa / (sa - sb)
+    za, zb = m.z[ua], m.z[ub]
+    t = za[:, k] / (za[:, k] - zb[:, k])
     xy = m.xy[:, ua] + t * (m.xy[:, ub] - m.xy[:, ua])
-    z = m.z[:, ua] + t * (m.z[:, ub] - m.z[:, ua])
+    z = za + t[:, None] * (zb - za)
     _snap(z, tol)
-    z[k] = 0.0
+    z[:, k] = 0.0
     return m.add_vertices(xy, z)[inv.reshape(-1)]
 
 
@@ -393,8 +405,7 @@ def _split_neuron(m: _Mesh, j: int, k: int, tol: Arr, reach: float, min_width: f
     """
     rows = np.nonzero(m.may[: m.P, k])[0]
     while rows.size:
-        col = m.z[k]
-        S = col[m.poly[rows]]
+        S = m.z[m.poly[rows], k]
         pos, neg = (S > 0).any(axis=1), (S < 0).any(axis=1)
         m.pat[rows, j] = np.where(pos, 1, -1)
         cutting = pos & neg
@@ -409,26 +420,26 @@ def _split_neuron(m: _Mesh, j: int, k: int, tol: Arr, reach: float, min_width: f
         cut = S * Sn < 0
         nv0 = m.nv
         cutid = np.zeros_like(ids)
-        cutid[cut] = _cut_vertices(m, col, ids[cut], ids[ri, nxt][cut], k, tol)
+        cutid[cut] = _cut_vertices(m, ids[cut], ids[ri, nxt][cut], k, tol)
         pid, plab, count = _pieces(S, Sn, ids, lab, cnt, cutid, cut, j)
         thin = _slivers(m, S, pid, count, reach, min_width)
         if thin is None:
             _commit(m, r, pid, plab, count, j)
             return
         m.nv = nv0  # drop the cut vertices, move the slivers onto the line, cut again
-        _snap_slivers(m.z[k], S, ids, m.xy, pid, count, thin)
+        _snap_slivers(m, k, S, ids, pid, count, thin)
         rows = r
 
 
-def _snap_slivers(col: Arr, S: Arr, ids: Arr, xy: Arr, pid: Arr, count: Arr, thin: Arr) -> None:
+def _snap_slivers(m: _Mesh, k: int, S: Arr, ids: Arr, pid: Arr, count: Arr, thin: Arr) -> None:
     """Put the vertices of each sliver piece (the smaller one if both are) on the line."""
     nc = len(S)
-    area = np.abs(_widths(xy, pid, count)[0])
+    area = np.abs(_widths(m.xy, pid, count)[0])
     t_plus, t_minus = thin[:nc], thin[nc:]
     plus = t_plus & ~(t_minus & (area[nc:] < area[:nc]))
     minus = t_minus & ~plus
     on = (plus[:, None] & (S > 0)) | (minus[:, None] & (S < 0))
-    col[ids[on]] = 0.0
+    m.z[ids[on], k] = 0.0
 
 
 def _commit(m: _Mesh, r: Arr, pid: Arr, plab: Arr, count: Arr, j: int) -> None:
@@ -558,20 +569,23 @@ def _check_patterns(
     "Clearly": the pre-activation is more than ``CHECK_RTOL`` times its terms' bound
     ``bounds`` (per layer) away from zero.  Two regions with one pattern raise too.
     """
-    h = points.T
-    first = 0
-    for W, b, slope, bound in zip(net.weights, net.biases, net.slopes, bounds):
-        z = _matmul(W, h) + b[:, None]
-        p = pat[:, first : first + len(b)].T
-        bad = (np.abs(z) > CHECK_RTOL * bound[:, None]) & ((z > 0) != (p > 0))
-        if bad.any():
-            j, i = (int(v[0]) for v in np.nonzero(bad))
-            raise DegenerateGeometryError(
-                f"the polygon split gave neuron {first + j} the sign {int(p[j, i])} on the "
-                f"region around {points[i].tolist()}, where its pre-activation is {z[j, i]:.3g}"
-            )
-        h = np.where(z > 0, z, slope * z)
-        first += len(b)
+    for lo in range(0, len(points), CHECK_CHUNK):
+        h = points[lo : lo + CHECK_CHUNK]
+        first = 0
+        for W, b, slope, bound in zip(net.weights, net.biases, net.slopes, bounds):
+            z = _matmul(h, W.T) + b
+            p = pat[lo : lo + CHECK_CHUNK, first : first + len(b)]
+            bad = (z > 0) != (p > 0)
+            bad &= np.abs(z) > CHECK_RTOL * bound
+            if bad.any():
+                i, j = (int(v[0]) for v in np.nonzero(bad))
+                raise DegenerateGeometryError(
+                    f"the polygon split gave neuron {first + j} the sign {int(p[i, j])} on the "
+                    f"region around {h[i].tolist() if first == 0 else points[lo + i].tolist()}, "
+                    f"where its pre-activation is {z[i, j]:.3g}"
+                )
+            h = np.where(z > 0, z, slope * z)
+            first += len(b)
     from .patterns import pack
     from .store import keys_of
 
@@ -589,9 +603,13 @@ def _split_all(net: ReLUNetwork, v: np.ndarray, rows: np.ndarray) -> _Mesh:
     for layer, (W, b) in enumerate(zip(net.weights[:-1], net.biases[:-1])):
         tol = SNAP_RTOL * bounds[layer]
         m.next_layer(W, b, None if layer == 0 else net.slopes[layer - 1], tol)
-        _layer_start(m, first, W.shape[0])
+        _decide(m, first, 0, W.shape[0])
+        decided_at = m.P
         reach = slopes[layer] * min_width
         for k in range(W.shape[0]):
+            if m.P > REFRESH_GROWTH * decided_at:  # the pieces' marks are stale
+                _decide(m, first, k, W.shape[0])
+                decided_at = m.P
             _split_neuron(m, first + k, k, tol, float(reach[k]), min_width)
         first += W.shape[0]
     return m
