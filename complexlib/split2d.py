@@ -174,8 +174,11 @@ def _area2(v: np.ndarray) -> float:
 class _Mesh:
     """Convex polygons over a shared pool of vertices, with their patterns.
 
-    Pool column 0 is a dummy vertex (all zeros) that pads the polygons' vertex rows, so
-    sign tests over a padded row need no mask.
+    Pool row 0 is a dummy vertex (all zeros) that pads the polygons' vertex rows, so
+    sign tests over a padded row need no mask.  The pool holds, per vertex, the current
+    layer's pre-activations, or (``lazy``: layers with fewer inputs than neurons, the
+    first one always) the layer's inputs, from which a neuron's values are computed
+    when it comes; ``zeroed`` then keeps the vertices moved onto a neuron's line.
     """
 
     def __init__(self, v: np.ndarray, rows: np.ndarray, n_neurons: int) -> None:
@@ -194,6 +197,29 @@ class _Mesh:
         self.cnt[0] = k
         self.P = 1
         self.may = np.zeros((cap, 0), dtype=bool)
+        self.lazy = False
+        self.W = self.b = self.tol = np.zeros(0)
+        self.zeroed: dict[int, list[np.ndarray]] = {}
+
+    # -- values ----------------------------------------------------------
+    def values(self, idx: np.ndarray, k0: int, k1: int) -> np.ndarray:
+        """Pre-activations of neurons ``k0..k1-1`` of the layer at the vertices ``idx``."""
+        if not self.lazy:
+            return self.z[idx, k0:k1]
+        out = self.z[idx] @ self.W[k0:k1].T + self.b[k0:k1]
+        _snap(out, self.tol[k0:k1])
+        out[idx == 0] = 0.0  # the padding vertex
+        for k, ids in self.zeroed.items():
+            if k0 <= k < k1:
+                out[..., k - k0][np.isin(idx, np.concatenate(ids))] = 0.0
+        return out
+
+    def set_zero(self, ids: np.ndarray, k: int) -> None:
+        """Put the vertices ``ids`` on the line of neuron ``k``."""
+        if self.lazy:
+            self.zeroed.setdefault(k, []).append(ids)
+        else:
+            self.z[ids, k] = 0.0
 
     # -- storage ---------------------------------------------------------
     def add_vertices(self, xy: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -233,12 +259,17 @@ class _Mesh:
         if slope is None:
             h = self.xy[:, :nv].T
         else:
-            zc = self.z[:nv]
+            zc = self.values(np.arange(nv), 0, len(self.b))
             h = np.where(zc > 0, zc, slope * zc) if slope else np.maximum(zc, 0.0)
-        z = np.zeros((self.xy.shape[1], W.shape[0]))
-        z[:nv] = _matmul(h, W.T) + b
+        self.lazy = h.shape[1] < W.shape[0]
+        self.W, self.b, self.tol, self.zeroed = W, b, tol, {}
+        z = np.zeros((self.xy.shape[1], h.shape[1] if self.lazy else W.shape[0]))
+        if self.lazy:
+            z[:nv] = h
+        else:
+            z[:nv] = _matmul(h, W.T) + b
+            _snap(z[:nv], tol)
         z[0] = 0.0
-        _snap(z[:nv], tol)
         self.z = z
         self.may = np.zeros((len(self.poly), W.shape[0]), dtype=bool)
 
@@ -301,7 +332,7 @@ def _decide(m: _Mesh, first: int, k0: int, width: int) -> None:
     step = max(1, LAYER_CHUNK // ((width - k0) * m.poly.shape[1]))
     for lo in range(0, m.P, step):
         hi = min(m.P, lo + step)
-        S = m.z[m.poly[lo:hi], k0:width]  # (rows, K, w)
+        S = m.values(m.poly[lo:hi], k0, width)  # (rows, K, w)
         pos = (S > 0).any(axis=1)
         neg = (S < 0).any(axis=1)
         m.may[lo:hi, k0:width] = pos & neg
@@ -318,12 +349,14 @@ def _cut_vertices(m: _Mesh, a: Arr, b: Arr, k: int, tol: Arr) -> Arr:
     key = lo * m.nv + hi
     _, first, inv = np.unique(key, return_index=True, return_inverse=True)
     ua, ub = lo[first], hi[first]
-    za, zb = m.z[ua], m.z[ub]
-    t = za[:, k] / (za[:, k] - zb[:, k])
+    sa, sb = m.values(ua, k, k + 1)[:, 0], m.values(ub, k, k + 1)[:, 0]
+    t = sa / (sa - sb)
     xy = m.xy[:, ua] + t * (m.xy[:, ub] - m.xy[:, ua])
+    za, zb = m.z[ua], m.z[ub]
     z = za + t[:, None] * (zb - za)
-    _snap(z, tol)
-    z[:, k] = 0.0
+    if not m.lazy:
+        _snap(z, tol)
+        z[:, k] = 0.0
     return m.add_vertices(xy, z)[inv.reshape(-1)]
 
 
@@ -405,7 +438,7 @@ def _split_neuron(m: _Mesh, j: int, k: int, tol: Arr, reach: float, min_width: f
     """
     rows = np.nonzero(m.may[: m.P, k])[0]
     while rows.size:
-        S = m.z[m.poly[rows], k]
+        S = m.values(m.poly[rows], k, k + 1)[..., 0]
         pos, neg = (S > 0).any(axis=1), (S < 0).any(axis=1)
         m.pat[rows, j] = np.where(pos, 1, -1)
         cutting = pos & neg
@@ -439,7 +472,7 @@ def _snap_slivers(m: _Mesh, k: int, S: Arr, ids: Arr, pid: Arr, count: Arr, thin
     plus = t_plus & ~(t_minus & (area[nc:] < area[:nc]))
     minus = t_minus & ~plus
     on = (plus[:, None] & (S > 0)) | (minus[:, None] & (S < 0))
-    m.z[ids[on], k] = 0.0
+    m.set_zero(ids[on], k)
 
 
 def _commit(m: _Mesh, r: Arr, pid: Arr, plab: Arr, count: Arr, j: int) -> None:
