@@ -347,7 +347,7 @@ class Complex:
             sub = split_polygons(self.net, self._dom_A, self._dom_b, start=x)
         P = len(sub.patterns)
         st = RegionStore(self.net.n_neurons, d)
-        st.discover(pack(sub.patterns), sub.points, sub.depth.astype(np.int32))
+        st.discover(sub.bits, sub.points, sub.depth.astype(np.int32))
         st.complete(
             np.full((P, d), np.nan),
             np.full(P, np.nan),

@@ -48,6 +48,7 @@ import numpy as np
 
 from .exceptions import DegenerateGeometryError
 from .network import ReLUNetwork
+from .patterns import pack, patterns_of
 
 __all__ = ["PlanarSubdivision", "domain_polygon", "split_polygons", "bfs_order"]
 
@@ -80,6 +81,7 @@ class PlanarSubdivision:
     """
 
     patterns: np.ndarray  # (P, N) int8
+    bits: np.ndarray  # (P, ceil(N / 8)) uint8, the patterns packed
     points: np.ndarray  # (P, 2) a point inside each region (its vertices' mean)
     depth: np.ndarray  # (P,) facet crossings from the start region
     n_domain_facets: np.ndarray  # (P,) int32
@@ -595,34 +597,39 @@ def bfs_order(ptr: np.ndarray, nbr: np.ndarray, start: int) -> tuple[np.ndarray,
 
 
 def _check_patterns(
-    net: ReLUNetwork, pat: np.ndarray, points: np.ndarray, bounds: list[np.ndarray]
+    net: ReLUNetwork, bits: np.ndarray, points: np.ndarray, bounds: list[np.ndarray]
 ) -> None:
     """Raise if a forward pass at the inner points clearly disagrees with the patterns.
 
-    "Clearly": the pre-activation is more than ``CHECK_RTOL`` times its terms' bound
-    ``bounds`` (per layer) away from zero.  Two regions with one pattern raise too.
+    ``bits`` are the packed patterns.  "Clearly": the pre-activation is more than
+    ``CHECK_RTOL`` times its terms' bound ``bounds`` (per layer) away from zero.  Two
+    regions with one pattern raise too.
     """
-    for lo in range(0, len(points), CHECK_CHUNK):
-        h = points[lo : lo + CHECK_CHUNK]
-        first = 0
-        for W, b, slope, bound in zip(net.weights, net.biases, net.slopes, bounds):
-            z = _matmul(h, W.T) + b
-            p = pat[lo : lo + CHECK_CHUNK, first : first + len(b)]
-            bad = (z > 0) != (p > 0)
-            bad &= np.abs(z) > CHECK_RTOL * bound
-            if bad.any():
-                i, j = (int(v[0]) for v in np.nonzero(bad))
-                raise DegenerateGeometryError(
-                    f"the polygon split gave neuron {first + j} the sign {int(p[i, j])} on the "
-                    f"region around {h[i].tolist() if first == 0 else points[lo + i].tolist()}, "
-                    f"where its pre-activation is {z[i, j]:.3g}"
-                )
-            h = np.where(z > 0, z, slope * z)
-            first += len(b)
-    from .patterns import pack
     from .store import keys_of
 
-    if len(set(keys_of(pack(pat)))) != len(pat):
+    bound = np.concatenate(bounds) if bounds else np.zeros(0)
+    for lo in range(0, len(points), CHECK_CHUNK):
+        h, zs = points[lo : lo + CHECK_CHUNK], []
+        for W, b, slope in zip(net.weights, net.biases, net.slopes):
+            zs.append(_matmul(h, W.T) + b)
+            h = np.where(zs[-1] > 0, zs[-1], slope * zs[-1])
+        if not zs:
+            break
+        z = np.concatenate(zs, axis=1)
+        rows = np.nonzero(np.any(np.packbits(z > 0, axis=1) != bits[lo : lo + CHECK_CHUNK], 1))[0]
+        if rows.size == 0:
+            continue
+        zr = z[rows]
+        p = np.unpackbits(bits[lo + rows], axis=1, count=z.shape[1]).astype(bool)
+        bad = ((zr > 0) != p) & (np.abs(zr) > CHECK_RTOL * bound)
+        if bad.any():
+            i, j = (int(v[0]) for v in np.nonzero(bad))
+            raise DegenerateGeometryError(
+                f"the polygon split gave neuron {j} the sign {1 if p[i, j] else -1} on the "
+                f"region around {points[lo + rows[i]].tolist()}, where its pre-activation is "
+                f"{zr[i, j]:.3g}"
+            )
+    if len(set(keys_of(bits))) != len(bits):
         raise DegenerateGeometryError("the polygon split gave two polygons the same pattern")
 
 
@@ -699,11 +706,10 @@ def split_polygons(
     pts = np.stack([np.where(inside, c[m.poly[:P]], 0.0).sum(axis=1) for c in m.xy], axis=1)
     pts /= cnt[:, None]
     pat = m.pat[:P]
-    _check_patterns(net, pat, pts, _term_bounds(net, np.abs(v).max(axis=0)))
-    from .patterns import patterns_of
-
-    s0 = patterns_of(net, np.asarray(start, dtype=np.float64)[None])[0]
-    hit = np.nonzero(np.all(pat == s0, axis=1))[0]
+    bits = pack(pat)
+    _check_patterns(net, bits, pts, _term_bounds(net, np.abs(v).max(axis=0)))
+    s0 = pack(patterns_of(net, np.asarray(start, dtype=np.float64)[None]))
+    hit = np.nonzero(np.all(bits == s0, axis=1))[0]
     if hit.size != 1:
         raise DegenerateGeometryError(f"the start point {start} is in no region of the split")
     perm, depth = bfs_order(ptr, nb, int(hit[0]))
@@ -713,6 +719,7 @@ def split_polygons(
     n_dom = np.bincount(owner[~is_n], minlength=P).astype(np.int32)
     return PlanarSubdivision(
         patterns=pat[perm],
+        bits=bits[perm],
         points=pts[perm],
         depth=depth,
         n_domain_facets=n_dom[perm],
