@@ -271,6 +271,25 @@ def test_domain_polygon_rows_and_errors():
         )
 
 
+def test_pattern_check_catches_a_wrong_sign_and_a_repeated_pattern():
+    from complexlib.patterns import pack, patterns_of
+    from complexlib.split2d import _check_patterns, _term_bounds
+
+    net = cl.as_network(cl.mlp([2, 5, 3, 1], seed=0))
+    cx = cl.Complex(net, bound=1.0)
+    cx.split()
+    pts = cx.interior_points[:3]
+    pat = patterns_of(net, pts)
+    bounds = _term_bounds(net, np.ones(2))
+    _check_patterns(net, pack(pat), pts, bounds)
+    wrong = pat.copy()
+    wrong[1, 6] *= -1
+    with pytest.raises(cl.DegenerateGeometryError, match="neuron 6"):
+        _check_patterns(net, pack(wrong), pts, bounds)
+    with pytest.raises(cl.DegenerateGeometryError, match="same pattern"):
+        _check_patterns(net, pack(pat[[0, 0]]), pts[[0, 0]], bounds)
+
+
 def test_bfs_order_matches_a_fifo_search():
     rng = np.random.default_rng(0)
     n = 30
