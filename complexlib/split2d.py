@@ -9,9 +9,12 @@ where ``z_j`` is identically zero).  After the last neuron the polygons are the 
 regions intersected with the domain.
 
 Everything is carried by the vertices.  Each vertex of the pool holds its coordinates and
-the pre-activations ``z`` of the current layer there.  A cut vertex on the edge ``(a, b)``
-is the point where ``z_j`` vanishes along the edge, and since every pre-activation is
-affine on the edge (it lies in the closure of a polygon) its values are interpolated:
+the pre-activations ``z`` of the current layer there (for a layer with fewer inputs than
+neurons, the first one always, its inputs ``h``, and ``z_j = W_j h + b_j`` is computed
+when neuron ``j`` comes: the first layer then costs two numbers per vertex, not its
+width).  A cut vertex on the edge ``(a, b)`` is the point where ``z_j`` vanishes along the
+edge, and since every pre-activation is affine on the edge (it lies in the closure of a
+polygon) its values are interpolated:
 
 .. math:: t = \\frac{z_j(a)}{z_j(a) - z_j(b)}, \\qquad
           v = a + t (b - a), \\qquad z(v) = z(a) + t\\,(z(b) - z(a)),\\; z_j(v) = 0 .
@@ -31,13 +34,21 @@ Exactness: a value ``|z_j(v)| <= SNAP_RTOL * S_j`` is taken as zero, ``S_j`` bou
 magnitudes of the terms summed into ``z_j`` anywhere in the domain (absolute weights
 propagated from the domain's largest coordinates).  A cut that leaves a piece narrower
 than ``WIDTH_RTOL`` times the domain's largest coordinate (width: twice the area over
-the longest side) is a rounding sliver: the vertices on its side are moved onto the line
-and the cut is made again.  The patterns kept are checked against a forward pass at a
-point inside each polygon, and a subdivision that is not conforming raises
-:class:`~complexlib.DegenerateGeometryError` instead of giving a wrong dual graph.
+the longest side; only pieces whose values are small enough for all their vertices to
+lie that close to the line are measured) is a rounding sliver: the vertices on its side
+are moved onto the line and the cut is made again.  This is the rule of the independent
+reference splitter of the tests; the search (:mod:`complexlib.search`) keeps such a
+region when its facets are longer than its own tolerance, so the two can differ on
+networks with a line within ``1e-9`` of a crossing, and nowhere else.  The patterns kept
+are checked against a forward pass at a point inside each polygon, and a subdivision that
+is not conforming raises :class:`~complexlib.DegenerateGeometryError` instead of giving a
+wrong dual graph.
 
-Cost: ``O(sum of layer widths)`` rounds of array operations over the polygons the neuron
-can cut (those cut by it at the start of its layer), with no Python loop over polygons.
+Cost: one round of array operations per neuron, over the polygons it may cut (those it
+cut when its layer started, or when the polygons last grew ``REFRESH_GROWTH``-fold), with
+no Python loop over polygons.  Regions are numbered breadth first from the start region,
+neighbours in the order of their facets' neurons: the numbering of
+:meth:`Complex.bfs <complexlib.Complex.bfs>`, whose store this gives exactly.
 """
 
 from __future__ import annotations
@@ -60,6 +71,8 @@ SNAP_RTOL = 1e-12
 WIDTH_RTOL = 1e-9
 #: values gathered at once when a layer starts (memory bound)
 LAYER_CHUNK = 1 << 18
+#: products with more multiplications than this go to torch (see :func:`_matmul`)
+MATMUL_TORCH = 1 << 16
 #: inner points checked at once (memory bound)
 CHECK_CHUNK = 4096
 #: the marks of the neurons still to come are renewed when the polygons grow this much
@@ -88,7 +101,7 @@ class PlanarSubdivision:
     facet_ptr: np.ndarray  # (P+1,) int64
     facet_neuron: np.ndarray  # (F,) int32, lowest neuron whose line holds the facet
     facet_neighbor: np.ndarray  # (F,) int64, the region across
-    vertices: np.ndarray  # (V, 2)
+    vertices: np.ndarray  # (V, 2) (row 0 pads ``poly``)
     poly: np.ndarray  # (P, K) int64 vertex ids (padding 0)
     count: np.ndarray  # (P,) vertices of each region
     edge_label: np.ndarray  # (P, K) int64
@@ -208,7 +221,7 @@ class _Mesh:
         """Pre-activations of neurons ``k0..k1-1`` of the layer at the vertices ``idx``."""
         if not self.lazy:
             return self.z[idx, k0:k1]
-        out = self.z[idx] @ self.W[k0:k1].T + self.b[k0:k1]
+        out = _matmul(self.z[idx], self.W[k0:k1].T) + self.b[k0:k1]
         _snap(out, self.tol[k0:k1])
         out[idx == 0] = 0.0  # the padding vertex
         for k, ids in self.zeroed.items():
@@ -286,15 +299,19 @@ def _grown(a: np.ndarray, cap: int, axis: int) -> np.ndarray:
 
 
 def _matmul(h: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """``h @ W`` in torch, under torch's thread setting.
+    """``h @ W`` for ``h`` of any shape ``(..., n)``; large products in torch.
 
-    numpy's BLAS starts a thread per core for a product this size, which on a busy
-    machine costs more CPU time than it saves.
+    numpy's BLAS starts a thread per core for a large product, which on a busy machine
+    costs more CPU time than it saves; torch keeps to its thread setting (one thread
+    during :meth:`Complex.split`).  Small products stay in numpy (less overhead).
     """
+    if h.size * W.shape[1] < MATMUL_TORCH:
+        return h @ W
     import torch
 
-    t = torch.from_numpy
-    return (t(np.ascontiguousarray(h)) @ t(np.ascontiguousarray(W))).numpy()
+    flat = np.ascontiguousarray(h.reshape(-1, h.shape[-1]))
+    out = (torch.from_numpy(flat) @ torch.from_numpy(np.ascontiguousarray(W))).numpy()
+    return out.reshape(*h.shape[:-1], W.shape[1])
 
 
 def _snap(z: np.ndarray, tol: np.ndarray) -> None:
