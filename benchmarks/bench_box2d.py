@@ -13,6 +13,7 @@ Usage::
     python benchmarks/bench_box2d.py
     python benchmarks/bench_box2d.py --repeats 9 --only "[2,64"
     python benchmarks/bench_box2d.py --edge-subdivision
+    python benchmarks/bench_box2d.py --repeats 3 --widths "2,160,160,1;2,400,1"
 """
 
 from __future__ import annotations
@@ -148,6 +149,9 @@ def main() -> int:
     p.add_argument("--bound", type=float, default=1.0, help="the box [-r, r]^2")
     p.add_argument("--only", default=None, help="cases whose widths contain this, e.g. '[2,64'")
     p.add_argument(
+        "--widths", default=None, help="other networks, e.g. '2,160,160,1;2,400,1' (seed 0)"
+    )
+    p.add_argument(
         "--edge-subdivision", action="store_true", help="time the float32 baseline as well"
     )
     args = p.parse_args()
@@ -164,7 +168,10 @@ def main() -> int:
         head += f"  {'ES cells':>8} {'ES s':>7} {'ES c/s':>8}"
     print(head)
     print("-" * len(head))
-    for widths, seed in CASES:
+    cases = CASES
+    if args.widths:
+        cases = [([int(w) for w in ws.split(",")], 0) for ws in args.widths.split(";")]
+    for widths, seed in cases:
         name = f"{widths}s{seed}".replace(" ", "")
         if args.only and args.only not in name:
             continue

@@ -341,9 +341,10 @@ class Complex:
                 "(use bfs())"
             )
         with _torch_threads(torch_threads):
-            x = start_point(
-                self.net, self._dom_A, self._dom_b, self.domain.interior_point(d), device=None
-            )
+            try:  # the search's start region, so that ids and depths are the search's
+                x = start_point(self.net, self._dom_A, self._dom_b, self.domain.interior_point(d))
+            except DegenerateGeometryError:  # a domain too small for its steps: any region
+                x = None
             sub = split_polygons(self.net, self._dom_A, self._dom_b, start=x)
         P = len(sub.patterns)
         st = RegionStore(self.net.n_neurons, d)

@@ -147,7 +147,7 @@ def domain_polygon(dom_A: np.ndarray, dom_b: np.ndarray) -> tuple[np.ndarray, np
         ],
         axis=1,
     )
-    scale = 1.0 + (np.abs(p).max() if p.size else 0.0)
+    scale = float(np.abs(p).max()) if p.size else 1.0  # the polygon's own size
     p = p[np.all(p @ An.T + bn <= 1e-9 * scale, axis=1)]
     if len(p) < 3:
         raise ValueError("the domain is empty or not full-dimensional")
@@ -155,7 +155,8 @@ def domain_polygon(dom_A: np.ndarray, dom_b: np.ndarray) -> tuple[np.ndarray, np
     p = p[np.argsort(np.arctan2(p[:, 1] - c[1], p[:, 0] - c[0]), kind="stable")]
     gap = np.linalg.norm(p - np.roll(p, 1, axis=0), axis=1)
     v = p[gap > 1e-9 * scale]  # crossings of three or more lines, once
-    if len(v) < 3 or abs(_area2(v)) <= 1e-9 * scale**2:
+    longest = np.linalg.norm(v - np.roll(v, 1, axis=0), axis=1).max() if len(v) else 0.0
+    if len(v) < 3 or abs(_area2(v)) <= 1e-9 * scale * longest:  # width <= 1e-9 scale
         raise ValueError("the domain is empty or not full-dimensional")
     start = np.lexsort((v[:, 0], v[:, 1]))[0]  # lowest, then leftmost vertex first
     v = np.roll(v, -start, axis=0)
@@ -672,8 +673,22 @@ def _split_all(net: ReLUNetwork, v: np.ndarray, rows: np.ndarray) -> _Mesh:
     return m
 
 
+def _start_region(
+    net: ReLUNetwork, bits: Arr, points: Arr, v: Arr, start: np.ndarray | None
+) -> int:
+    """The region holding ``start``, or (``None``) the one whose inner point is nearest the
+    domain polygon ``v``'s vertex mean."""
+    if start is None:
+        return int(np.argmin(np.linalg.norm(points - v.mean(axis=0), axis=1)))
+    s0 = pack(patterns_of(net, np.asarray(start, dtype=np.float64)[None]))
+    hit = np.nonzero(np.all(bits == s0, axis=1))[0]
+    if hit.size != 1:
+        raise DegenerateGeometryError(f"the start point {start} is in no region of the split")
+    return int(hit[0])
+
+
 def split_polygons(
-    net: ReLUNetwork, dom_A: np.ndarray, dom_b: np.ndarray, start: np.ndarray
+    net: ReLUNetwork, dom_A: np.ndarray, dom_b: np.ndarray, start: np.ndarray | None = None
 ) -> PlanarSubdivision:
     """The activation regions of a 2-D network in the polygon ``dom_A x + dom_b <= 0``.
 
@@ -682,7 +697,8 @@ def split_polygons(
     net : ReLUNetwork with 2 inputs.
     dom_A, dom_b : a bounded domain's rows.
     start : a point inside a region (off every line): regions are numbered breadth first
-        from its region, neighbours in the order of their facets' neurons.
+        from its region, neighbours in the order of their facets' neurons.  Without it,
+        from the region whose inner point is nearest the domain's centre.
 
     Raises
     ------
@@ -725,11 +741,7 @@ def split_polygons(
     pat = m.pat[:P]
     bits = pack(pat)
     _check_patterns(net, bits, pts, _term_bounds(net, np.abs(v).max(axis=0)))
-    s0 = pack(patterns_of(net, np.asarray(start, dtype=np.float64)[None]))
-    hit = np.nonzero(np.all(bits == s0, axis=1))[0]
-    if hit.size != 1:
-        raise DegenerateGeometryError(f"the start point {start} is in no region of the split")
-    perm, depth = bfs_order(ptr, nb, int(hit[0]))
+    perm, depth = bfs_order(ptr, nb, _start_region(net, bits, pts, v, start))
     inv = np.empty(P, dtype=np.int64)
     inv[perm] = np.arange(P)
     idx, new_ptr = _csr_take(ptr, perm)

@@ -144,6 +144,17 @@ def test_box_and_polytope_domains(domain, name):
     assert_same_complex(a, b)
 
 
+@pytest.mark.parametrize("half", [1e-7, 1e-12, 1e5])
+def test_tiny_and_huge_boxes_around_concurrent_lines(half):
+    """Boxes the search cannot start in (its first step leaves them): any start region."""
+    net = degenerate_nets()["concurrent_lines"]
+    cx = cl.Complex(net, bound=half)
+    cx.split()
+    assert pattern_set(cx.patterns) == reference_patterns_2d(net, -half, half)
+    assert len(cx.one_sided_facets()) == 0
+    assert cx.face_counts().sum() == 2 * cx.summary()["edges"]
+
+
 def test_sliver_dropped_by_width_like_the_reference():
     """A line 1e-11 from a crossing: the 1e-11 triangle is a rounding sliver (width rule)."""
     W1 = np.array([[1.0, 0], [0, 1], [1, 1], [1, -1]])
