@@ -290,7 +290,7 @@ class Complex:
         """Whether :meth:`split` applies: 2-D, bounded domain, default facets, nothing yet."""
         if self.net.input_dim != 2 or self.facet_method != "auto" or self.store.n_discovered:
             return False
-        from .split2d import domain_polygon
+        from .domain import domain_polygon
 
         try:
             domain_polygon(self._dom_A, self._dom_b)

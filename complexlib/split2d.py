@@ -57,11 +57,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .domain import domain_polygon
 from .exceptions import DegenerateGeometryError
+from .graph import bfs_order, csr_take
 from .network import ReLUNetwork
 from .patterns import pack, patterns_of
 
-__all__ = ["PlanarSubdivision", "domain_polygon", "split_polygons", "bfs_order"]
+__all__ = ["PlanarSubdivision", "split_polygons"]
 
 Arr = np.ndarray
 
@@ -105,86 +107,6 @@ class PlanarSubdivision:
     poly: np.ndarray  # (P, K) int64 vertex ids (padding 0)
     count: np.ndarray  # (P,) vertices of each region
     edge_label: np.ndarray  # (P, K) int64
-
-
-def domain_polygon(dom_A: np.ndarray, dom_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Vertices (counter-clockwise) of ``{x : dom_A x + dom_b <= 0}`` and each edge's row.
-
-    Edge ``k`` runs from vertex ``k`` to vertex ``k + 1`` on the line of row ``rows[k]``
-    (the lowest of coincident rows).  The vertices are the feasible crossings of two rows'
-    lines; the polygon is bounded when the rows' normals leave no angular gap of ``pi``.
-
-    Raises
-    ------
-    ValueError
-        If the domain has no rows or is unbounded, empty or not full-dimensional.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> v, rows = domain_polygon(np.vstack([np.eye(2), -np.eye(2)]), -np.ones(4))
-    >>> v.tolist(), rows.tolist()
-    ([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]], [3, 0, 1, 2])
-    """
-    nrm = np.linalg.norm(dom_A, axis=1)
-    live = nrm > 0
-    if np.any(~live & (dom_b > 0)):
-        raise ValueError("the domain is empty (a constant row is violated)")
-    if not _normals_close(dom_A[live]):
-        raise ValueError(
-            "splitting polygons needs a bounded domain; this one is unbounded (give "
-            "bound=r, cl.Box or a bounded cl.Polytope, or use the search: "
-            "bfs(method='search'))"
-        )
-    An, bn = dom_A[live] / nrm[live, None], dom_b[live] / nrm[live]
-    i, k = np.triu_indices(len(An), 1)
-    det = An[i, 0] * An[k, 1] - An[i, 1] * An[k, 0]
-    i, k, det = i[np.abs(det) > 1e-12], k[np.abs(det) > 1e-12], det[np.abs(det) > 1e-12]
-    p = np.stack(
-        [
-            (-bn[i] * An[k, 1] + bn[k] * An[i, 1]) / det,
-            (-bn[k] * An[i, 0] + bn[i] * An[k, 0]) / det,
-        ],
-        axis=1,
-    )
-    scale = float(np.abs(p).max()) if p.size else 1.0  # the polygon's own size
-    p = p[np.all(p @ An.T + bn <= 1e-9 * scale, axis=1)]
-    if len(p) < 3:
-        raise ValueError("the domain is empty or not full-dimensional")
-    c = p.mean(axis=0)
-    p = p[np.argsort(np.arctan2(p[:, 1] - c[1], p[:, 0] - c[0]), kind="stable")]
-    gap = np.linalg.norm(p - np.roll(p, 1, axis=0), axis=1)
-    v = p[gap > 1e-9 * scale]  # crossings of three or more lines, once
-    longest = np.linalg.norm(v - np.roll(v, 1, axis=0), axis=1).max() if len(v) else 0.0
-    if len(v) < 3 or abs(_area2(v)) <= 1e-9 * scale * longest:  # width <= 1e-9 scale
-        raise ValueError("the domain is empty or not full-dimensional")
-    start = np.lexsort((v[:, 0], v[:, 1]))[0]  # lowest, then leftmost vertex first
-    v = np.roll(v, -start, axis=0)
-    mid = 0.5 * (v + np.roll(v, -1, axis=0))
-    safe = np.where(live, nrm, 1.0)
-    on = (np.abs(mid @ dom_A.T + dom_b) / safe <= 1e-9 * scale) & live
-    return v, np.argmax(on, axis=1).astype(np.int64)
-
-
-def _normals_close(A: np.ndarray) -> bool:
-    """Whether ``{x : A x <= 0}`` is the origin alone: no angular gap of ``pi`` in the normals.
-
-    Examples
-    --------
-    >>> _normals_close(np.array([[1.0, 0], [0, 1], [-1, -1]])), _normals_close(np.eye(2))
-    (True, False)
-    """
-    if len(A) < 3:
-        return False
-    ang = np.sort(np.arctan2(A[:, 1], A[:, 0]))
-    gaps = np.diff(np.append(ang, ang[0] + 2 * np.pi))
-    return bool(gaps.max() < np.pi - 1e-12)
-
-
-def _area2(v: np.ndarray) -> float:
-    """Twice the signed area of a polygon ``(k, 2)``."""
-    x, y = v[:, 0], v[:, 1]
-    return float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
 
 
 class _Mesh:
@@ -561,59 +483,6 @@ def _pair_facets(owner: Arr, a: Arr, b: Arr, label: Arr, nv: int) -> Arr:
     return nb
 
 
-def _csr_take(ptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Entries of the CSR rows ``rows`` in that order: their indices and the new offsets.
-
-    Examples
-    --------
-    >>> idx, ptr = _csr_take(np.array([0, 2, 3, 6]), np.array([2, 0]))
-    >>> idx.tolist(), ptr.tolist()
-    ([3, 4, 5, 0, 1], [0, 3, 5])
-    """
-    counts = ptr[rows + 1] - ptr[rows]
-    new = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(counts, out=new[1:])
-    idx = np.repeat(ptr[rows] - new[:-1], counts) + np.arange(new[-1])
-    return idx, new
-
-
-def bfs_order(ptr: np.ndarray, nbr: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
-    """Breadth-first order of a graph in CSR form from ``start``, and each node's depth.
-
-    Nodes are numbered as a FIFO search numbers them when it visits each node's
-    neighbours in CSR order (the order :meth:`Complex.bfs` gives regions), one level of
-    the search per round of array operations.
-
-    Examples
-    --------
-    >>> ptr, nbr = np.array([0, 2, 3, 5, 6]), np.array([2, 1, 0, 0, 3, 2])
-    >>> perm, depth = bfs_order(ptr, nbr, 0)
-    >>> perm.tolist(), depth.tolist()
-    ([0, 2, 1, 3], [0, 1, 1, 2])
-    """
-    n = len(ptr) - 1
-    depth = np.full(n, -1, dtype=np.int64)
-    depth[start] = 0
-    levels = [np.array([start], dtype=np.int64)]
-    while True:
-        idx, _ = _csr_take(ptr, levels[-1])
-        cand = nbr[idx]
-        cand = cand[depth[cand] < 0]
-        if cand.size == 0:
-            break
-        _, first = np.unique(cand, return_index=True)
-        front = cand[np.sort(first)]
-        depth[front] = len(levels)
-        levels.append(front)
-    perm = np.concatenate(levels)
-    if len(perm) != n:
-        raise DegenerateGeometryError(
-            f"the dual graph of the polygon subdivision is not connected ({len(perm)} of "
-            f"{n} regions reached)"
-        )
-    return perm, depth[perm]
-
-
 def _check_patterns(
     net: ReLUNetwork, bits: np.ndarray, points: np.ndarray, bounds: list[np.ndarray]
 ) -> None:
@@ -743,9 +612,14 @@ def split_polygons(
     bits = pack(pat)
     _check_patterns(net, bits, pts, _term_bounds(net, np.abs(v).max(axis=0)))
     perm, depth = bfs_order(ptr, nb, _start_region(net, bits, pts, v, start))
+    if len(perm) != P:
+        raise DegenerateGeometryError(
+            f"the dual graph of the polygon subdivision is not connected ({len(perm)} of {P} "
+            "regions reached from the start region)"
+        )
     inv = np.empty(P, dtype=np.int64)
     inv[perm] = np.arange(P)
-    idx, new_ptr = _csr_take(ptr, perm)
+    idx, new_ptr = csr_take(ptr, perm)
     n_dom = np.bincount(owner[~is_n], minlength=P).astype(np.int32)
     return PlanarSubdivision(
         patterns=pat[perm],

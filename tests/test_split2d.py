@@ -11,7 +11,8 @@ from conftest import degenerate_nets, pattern_set, random_net
 from reference2d import reference_patterns_2d
 
 import complexlib as cl
-from complexlib.split2d import bfs_order, domain_polygon
+from complexlib.domain import domain_polygon
+from complexlib.graph import bfs_order
 
 STORE_KEYS = (
     "bits",
