@@ -304,7 +304,8 @@ class Complex:
         The domain polygon is cut by every neuron's line in turn (batched over the
         polygons, see :mod:`complexlib.split2d`): the same complex as :meth:`bfs`'s search
         (regions, ids, depths, facets, neighbours) in a fraction of the time.  The
-        interior points are the means of the regions' vertices.
+        interior points are the means of the regions' vertices.  Whatever an earlier
+        search found is replaced.
 
         Parameters
         ----------
