@@ -9,8 +9,8 @@ where ``z_j`` is identically zero).  After the last neuron the polygons are the 
 regions intersected with the domain.
 
 Everything is carried by the vertices.  Each vertex of the pool holds its coordinates and
-the pre-activations ``z`` of the current layer there (for a layer with fewer inputs than
-neurons, the first one always, its inputs ``h``, and ``z_j = W_j h + b_j`` is computed
+the pre-activations ``z`` of the current layer there (for the first layer, and any layer
+with fewer inputs than neurons, its inputs ``h``, and ``z_j = W_j h + b_j`` is computed
 when neuron ``j`` comes: the first layer then costs two numbers per vertex, not its
 width).  A cut vertex on the edge ``(a, b)`` is the point where ``z_j`` vanishes along the
 edge, and since every pre-activation is affine on the edge (it lies in the closure of a
@@ -18,6 +18,12 @@ polygon) its values are interpolated:
 
 .. math:: t = \\frac{z_j(a)}{z_j(a) - z_j(b)}, \\qquad
           v = a + t (b - a), \\qquad z(v) = z(a) + t\\,(z(b) - z(a)),\\; z_j(v) = 0 .
+
+In the first layer the edge and the zero set are whole lines (a neuron's or a side of the
+domain), and the cut vertex is computed where they cross instead (Cramer's rule), so its
+rounding is that of its own coordinates, not that of the edge's ends, which may be far
+(in a large box, crossings near the origin interpolated between ends 1e6 away would carry
+errors of 1e-10).
 
 The next layer's pre-activations at every vertex are one product,
 ``W_{l+1} act(z_l) + b_{l+1}``: a vertex of a polygon lies in its closure, where the
@@ -30,19 +36,22 @@ side of an edge always hold it with the same two vertices.  The subdivision stay
 conforming, every neuron edge is listed by exactly two polygons, and the dual graph is read
 off by pairing edges, with no point location.
 
-Exactness: a value ``|z_j(v)| <= SNAP_RTOL * S_j`` is taken as zero, ``S_j`` bounding the
-magnitudes of the terms summed into ``z_j`` anywhere in the domain (absolute weights
-propagated from the domain's largest coordinates).  A cut that leaves a piece narrower
-than ``WIDTH_RTOL`` times the domain's largest coordinate (width: twice the area over
-the longest side; only pieces whose values are small enough for all their vertices to
-lie that close to the line are measured) is a rounding sliver: the vertices on its side
-are moved onto the line and the cut is made again.  This is the rule of the independent
-reference splitter of the tests; the search (:mod:`complexlib.search`) keeps such a
-region when its facets are longer than its own tolerance, so the two can differ on
-networks with a line within ``1e-9`` of a crossing, and nowhere else.  The patterns kept
-are checked against a forward pass at a point inside each polygon, and a subdivision that
-is not conforming raises :class:`~complexlib.DegenerateGeometryError` instead of giving a
-wrong dual graph.
+Exactness: each vertex carries, with its values, a bound ``B_j(v)`` on the magnitudes of
+the terms summed into ``z_j(v)`` (``|W_j| . |h(v)| + |b_j|`` where ``h(v)`` was computed,
+interpolated like the values along an edge, Cramer's terms for a first-layer crossing),
+and ``|z_j(v)| <= SNAP_RTOL * B_j(v)`` is zero: the rule of the search's patterns
+(:data:`complexlib.patterns.ZERO_RTOL`), at the vertices. A cut that leaves a piece within
+``WIDTH_RTOL`` of the line relative to its own scale (all its values at most ``WIDTH_RTOL
+* max B``) and that narrow (width, twice the area over the longest side, at most
+``WIDTH_RTOL * max B / G_j``, ``G_j`` a bound on ``|grad z_j|``) is a rounding sliver: the
+vertices on its side are moved onto the line and the cut is made again. Widths are
+measured against each piece's own scale, not the domain's (the reference splitter of the
+tests uses one width for the whole box, which drops real regions smaller than 1e-9 of it;
+the search keeps regions whose facets are longer than ``1e-11 (1 + |x|)``): on every
+network tested the complex is the search's, boxes up to [-1e6, 1e6]^2 included, but
+features near 1e-11 may be resolved differently. The patterns kept are checked against a
+forward pass at a point inside each polygon, and a subdivision that is not conforming
+raises :class:`~complexlib.DegenerateGeometryError` instead of giving a wrong dual graph.
 
 Cost: one round of array operations per neuron, over the polygons it may cut (those it
 cut when its layer started, or when the polygons last grew ``REFRESH_GROWTH``-fold), with
@@ -61,15 +70,16 @@ from .domain import domain_polygon
 from .exceptions import DegenerateGeometryError
 from .graph import bfs_order, csr_take
 from .network import ReLUNetwork
-from .patterns import pack, patterns_of
+from .patterns import ZERO_RTOL, pack, patterns_of
 
 __all__ = ["PlanarSubdivision", "split_polygons"]
 
 Arr = np.ndarray
 
-#: a pre-activation within this fraction of its terms' magnitude bound is zero
-SNAP_RTOL = 1e-12
-#: pieces narrower than this fraction of the domain's largest coordinate are slivers
+#: a pre-activation within this fraction of its terms' magnitude bound is zero (the
+#: search's rule for patterns)
+SNAP_RTOL = ZERO_RTOL
+#: pieces within this fraction of their scale of the line, and that narrow, are slivers
 WIDTH_RTOL = 1e-9
 #: values gathered at once when a layer starts (memory bound)
 LAYER_CHUNK = 1 << 18
@@ -113,10 +123,11 @@ class _Mesh:
     """Convex polygons over a shared pool of vertices, with their patterns.
 
     Pool row 0 is a dummy vertex (all zeros) that pads the polygons' vertex rows, so
-    sign tests over a padded row need no mask.  The pool holds, per vertex, the current
-    layer's pre-activations, or (``lazy``: layers with fewer inputs than neurons, the
-    first one always) the layer's inputs, from which a neuron's values are computed
-    when it comes; ``zeroed`` then keeps the vertices moved onto a neuron's line.
+    sign tests over a padded row need no mask.  Per vertex the pool holds in ``z`` the
+    current layer's pre-activations and in ``bz`` their terms' bounds, or (``lazy``: the
+    first layer, and layers with fewer inputs than neurons) the layer's inputs and their
+    magnitudes, from which a neuron's values and bounds are computed when it comes;
+    ``zeroed`` then keeps the vertices moved onto a neuron's line.
     """
 
     def __init__(self, v: np.ndarray, rows: np.ndarray, n_neurons: int) -> None:
@@ -135,22 +146,30 @@ class _Mesh:
         self.cnt[0] = k
         self.P = 1
         self.may = np.zeros((cap, 0), dtype=bool)
+        self.bz = np.zeros((self.xy.shape[1], 0))
         self.lazy = False
-        self.W = self.b = self.tol = np.zeros(0)
+        self.lines: np.ndarray | None = None  # first layer: (W | b) by edge label
+        self.first_layer = 0  # index of the current layer's first neuron
+        self.W = self.b = self.absW = self.absb = np.zeros(0)
         self.zeroed: dict[int, list[np.ndarray]] = {}
 
     # -- values ----------------------------------------------------------
-    def values(self, idx: np.ndarray, k0: int, k1: int) -> np.ndarray:
-        """Pre-activations of neurons ``k0..k1-1`` of the layer at the vertices ``idx``."""
+    def values(self, idx: np.ndarray, k0: int, k1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Pre-activations of neurons ``k0..k1-1`` at the vertices ``idx``, and their bounds.
+
+        A bound is the magnitude of the terms summed into the value at that vertex,
+        ``|W_j| . |h(v)| + |b_j|``; values within ``SNAP_RTOL`` of it are zero.
+        """
         if not self.lazy:
-            return self.z[idx, k0:k1]
+            return self.z[idx, k0:k1], self.bz[idx, k0:k1]
         out = _matmul(self.z[idx], self.W[k0:k1].T) + self.b[k0:k1]
-        _snap(out, self.tol[k0:k1])
+        bound = _matmul(self.bz[idx], self.absW[k0:k1].T) + self.absb[k0:k1]
+        _snap(out, SNAP_RTOL * bound)
         out[idx == 0] = 0.0  # the padding vertex
         for k, ids in self.zeroed.items():
             if k0 <= k < k1:
                 out[..., k - k0][np.isin(idx, np.concatenate(ids))] = 0.0
-        return out
+        return out, bound
 
     def set_zero(self, ids: np.ndarray, k: int) -> None:
         """Put the vertices ``ids`` on the line of neuron ``k``."""
@@ -160,16 +179,18 @@ class _Mesh:
             self.z[ids, k] = 0.0
 
     # -- storage ---------------------------------------------------------
-    def add_vertices(self, xy: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """Append vertices (columns of ``xy`` (2, n), rows of ``z`` (n, w)); returns their ids."""
+    def add_vertices(self, xy: np.ndarray, z: np.ndarray, bz: np.ndarray) -> np.ndarray:
+        """Append vertices (columns of ``xy``, rows of ``z`` and ``bz``); returns their ids."""
         n = xy.shape[1]
         if self.nv + n > self.xy.shape[1]:
             cap = max(2 * self.xy.shape[1], self.nv + n)
             self.xy = _grown(self.xy, cap, axis=1)
             self.z = _grown(self.z, cap, axis=0)
+            self.bz = _grown(self.bz, cap, axis=0)
         ids = np.arange(self.nv, self.nv + n)
         self.xy[:, ids] = xy
         self.z[ids] = z
+        self.bz[ids] = bz
         self.nv += n
         return ids
 
@@ -185,30 +206,32 @@ class _Mesh:
                 setattr(self, name, _grown(getattr(self, name), cap, axis=0))
 
     # -- layers ----------------------------------------------------------
-    def next_layer(
-        self, W: np.ndarray, b: np.ndarray, slope: float | None, tol: np.ndarray
-    ) -> None:
-        """Pre-activations of the next layer at every vertex, snapped to zero within ``tol``.
+    def next_layer(self, W: np.ndarray, b: np.ndarray, slope: float | None) -> None:
+        """Pre-activations of the next layer at every vertex (or its inputs, when lazy).
 
         ``slope`` is the activation's negative slope after the current layer (``None``
         before the first layer: the inputs are the coordinates).
         """
-        nv = self.nv
+        nv, cap = self.nv, self.xy.shape[1]
         if slope is None:
             h = self.xy[:, :nv].T
         else:
-            zc = self.values(np.arange(nv), 0, len(self.b))
+            zc = self.values(np.arange(nv), 0, len(self.b))[0]
             h = np.where(zc > 0, zc, slope * zc) if slope else np.maximum(zc, 0.0)
-        self.lazy = h.shape[1] < W.shape[0]
-        self.W, self.b, self.tol, self.zeroed = W, b, tol, {}
-        z = np.zeros((self.xy.shape[1], h.shape[1] if self.lazy else W.shape[0]))
+        self.lazy = slope is None or h.shape[1] < W.shape[0]  # (the first layer always)
+        self.W, self.b, self.absW, self.absb = W, b, np.abs(W), np.abs(b)
+        self.zeroed = {}
+        width = h.shape[1] if self.lazy else W.shape[0]
+        self.z, self.bz = np.zeros((cap, width)), np.zeros((cap, width))
         if self.lazy:
-            z[:nv] = h
+            self.z[:nv] = h
+            self.bz[:nv] = np.abs(h)
         else:
-            z[:nv] = _matmul(h, W.T) + b
-            _snap(z[:nv], tol)
-        z[0] = 0.0
-        self.z = z
+            self.z[:nv] = _matmul(h, W.T) + b
+            self.bz[:nv] = _matmul(np.abs(h), self.absW.T) + self.absb
+            _snap(self.z[:nv], SNAP_RTOL * self.bz[:nv])
+        self.z[0] = 0.0
+        self.bz[0] = 0.0
         self.may = np.zeros((len(self.poly), W.shape[0]), dtype=bool)
 
 
@@ -238,7 +261,7 @@ def _matmul(h: np.ndarray, W: np.ndarray) -> np.ndarray:
 
 
 def _snap(z: np.ndarray, tol: np.ndarray) -> None:
-    """Set values within ``tol`` (per column) of zero to exactly zero, in place."""
+    """Set values within ``tol`` (same shape, or per column) of zero to zero, in place."""
     z[np.abs(z) <= tol] = 0.0
 
 
@@ -274,32 +297,75 @@ def _decide(m: _Mesh, first: int, k0: int, width: int) -> None:
     step = max(1, LAYER_CHUNK // ((width - k0) * m.poly.shape[1]))
     for lo in range(0, m.P, step):
         hi = min(m.P, lo + step)
-        S = m.values(m.poly[lo:hi], k0, width)  # (rows, K, w)
+        S = m.values(m.poly[lo:hi], k0, width)[0]  # (rows, K, w)
         pos = (S > 0).any(axis=1)
         neg = (S < 0).any(axis=1)
         m.may[lo:hi, k0:width] = pos & neg
         m.pat[lo:hi, first + k0 : first + width] = np.where(pos, 1, -1)
 
 
-def _cut_vertices(m: _Mesh, a: Arr, b: Arr, k: int, tol: Arr) -> Arr:
+def _cut_vertices(m: _Mesh, a: Arr, b: Arr, lab: Arr, k: int) -> Arr:
     """Cut vertices on the edges ``(a, b)`` (made once per edge); their ids, like ``a``.
 
-    Their pre-activations are interpolated along the edge and snapped within ``tol``;
-    neuron ``k``'s is exactly zero.
+    Their pre-activations and bounds are interpolated along the edge (the terms'
+    magnitudes are convex along it, so the bounds stay bounds) and the values snapped;
+    neuron ``k``'s is exactly zero.  In the first layer every edge (label ``lab``) and
+    the neuron's zero set are whole lines, and the vertex is where they cross
+    (:func:`_crossings`): its error is then that of its own coordinates, not of the
+    edge's ends, which may be far.
     """
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     key = lo * m.nv + hi
     _, first, inv = np.unique(key, return_index=True, return_inverse=True)
     ua, ub = lo[first], hi[first]
-    sa, sb = m.values(ua, k, k + 1)[:, 0], m.values(ub, k, k + 1)[:, 0]
+    sa, sb = m.values(np.stack([ua, ub]), k, k + 1)[0][..., 0]
     t = sa / (sa - sb)
     xy = m.xy[:, ua] + t * (m.xy[:, ub] - m.xy[:, ua])
-    za, zb = m.z[ua], m.z[ub]
-    z = za + t[:, None] * (zb - za)
+    z = m.z[ua] + t[:, None] * (m.z[ub] - m.z[ua])
+    bz = m.bz[ua] + t[:, None] * (m.bz[ub] - m.bz[ua])
+    if m.lines is not None:
+        p, mag, ok = _crossings(m.lines[lab[first]], m.lines[m.first_layer + k], m.xy, ua, ub)
+        xy[:, ok], z[ok], bz[ok] = p[ok].T, p[ok], mag[ok]
     if not m.lazy:
-        _snap(z, tol)
+        _snap(z, SNAP_RTOL * bz)
         z[:, k] = 0.0
-    return m.add_vertices(xy, z)[inv.reshape(-1)]
+    return m.add_vertices(xy, z, bz)[inv.reshape(-1)]
+
+
+def _crossings(L1: Arr, L2: Arr, xy: Arr, ua: Arr, ub: Arr) -> tuple[Arr, Arr, Arr]:
+    """Where the lines ``L1[i] . (x, y, 1) = 0`` and ``L2`` cross (Cramer's rule).
+
+    Returns the points ``(n, 2)``, the magnitudes of the terms summed into each
+    coordinate (its rounding scale) and whether the point lies on the segment from
+    vertex ``ua`` to ``ub`` (within rounding; else the interpolated point is kept).
+
+    Examples
+    --------
+    >>> L1, L2 = np.array([[1.0, 0, -1]]), np.array([[1.0, 1, -3]])
+    >>> xy = np.array([[0.0, 1, 1], [0, -5, 5]])
+    >>> p, mag, ok = _crossings(L1, L2, xy, np.array([1]), np.array([2]))
+    >>> p.tolist(), ok.tolist()
+    ([[1.0, 2.0]], [True])
+    """
+    a1, a2, a3 = L1.T
+    c1, c2, c3 = L2.T
+    det = a1 * c2 - a2 * c1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.stack([(a2 * c3 - a3 * c2) / det, (a3 * c1 - a1 * c3) / det], axis=1)
+        lead = (np.abs(a1 * c2) + np.abs(a2 * c1)) / np.abs(det)
+        mag = np.stack(
+            [
+                (np.abs(a2 * c3) + np.abs(a3 * c2)) / np.abs(det) + np.abs(p[:, 0]) * lead,
+                (np.abs(a3 * c1) + np.abs(a1 * c3)) / np.abs(det) + np.abs(p[:, 1]) * lead,
+            ],
+            axis=1,
+        )
+    ends = np.stack([xy[:, ua].T, xy[:, ub].T])  # (2, n, 2)
+    slack = 1e-9 * (np.abs(ends).max(axis=(0, 2)) + mag.max(axis=1))
+    ok = np.isfinite(p).all(axis=1) & np.all(
+        (p >= ends.min(axis=0) - slack[:, None]) & (p <= ends.max(axis=0) + slack[:, None]), 1
+    )
+    return p, np.abs(p) + mag, ok
 
 
 def _pieces(
@@ -356,35 +422,39 @@ def _widths(xy: Arr, pid: Arr, count: Arr) -> tuple[Arr, Arr]:
     return area2, np.abs(area2) / np.where(longest > 0, longest, 1.0)
 
 
-def _slivers(m: _Mesh, S: Arr, pid: Arr, count: Arr, reach: float, min_width: float) -> Arr | None:
+def _slivers(m: _Mesh, S: Arr, B: Arr, pid: Arr, count: Arr, grad: float) -> Arr | None:
     """Which pieces (``+`` then ``-``) are slivers, or ``None`` when none can be.
 
-    A piece can only be a sliver when its vertices' values are at most ``reach`` (the
-    neuron's gradient bound times ``min_width``): they are all within ``min_width`` of
-    the line.  Those pieces are slivers when their width is at most ``min_width``.
+    ``S`` and ``B`` are the cut polygons' values and bounds at their vertices, ``grad`` a
+    bound on the neuron's gradient.  A piece's own scale is ``rho = max B / grad`` over its
+    side's vertices (a length: the terms' magnitude there in units of the gradient).  A
+    piece can only be a sliver when its values are at most ``WIDTH_RTOL`` times that
+    ``max B``: its vertices may then all lie within ``WIDTH_RTOL * rho`` of the line.
+    Those pieces are slivers when their width is at most ``WIDTH_RTOL * rho``.
     """
+    side = np.concatenate([S >= 0, S <= 0]) & (np.concatenate([B, B]) > 0)
+    reach = WIDTH_RTOL * np.where(side, np.concatenate([B, B]), 0.0).max(axis=1)
     near = np.concatenate([S.max(axis=1), -S.min(axis=1)]) <= reach
     if not near.any():
         return None
     thin = np.zeros(len(near), dtype=bool)
     idx = np.nonzero(near)[0]
-    thin[idx] = _widths(m.xy, pid[idx], count[idx])[1] <= min_width
+    thin[idx] = _widths(m.xy, pid[idx], count[idx])[1] <= reach[idx] / grad
     return thin if thin.any() else None
 
 
-def _split_neuron(m: _Mesh, j: int, k: int, tol: Arr, reach: float, min_width: float) -> None:
+def _split_neuron(m: _Mesh, j: int, k: int, grad: float) -> None:
     """Cut every polygon that neuron ``j`` (row ``k`` of its layer) cuts.
 
-    ``tol`` holds the layer's zero tolerances; pieces narrower than ``min_width`` within
-    ``reach`` of the line are slivers (see :func:`_slivers`, :func:`_snap_slivers`).
+    ``grad`` bounds the neuron's gradient (for :func:`_slivers`, :func:`_snap_slivers`).
     """
     rows = np.nonzero(m.may[: m.P, k])[0]
     while rows.size:
-        S = m.values(m.poly[rows], k, k + 1)[..., 0]
+        S, B = (a[..., 0] for a in m.values(m.poly[rows], k, k + 1))
         pos, neg = (S > 0).any(axis=1), (S < 0).any(axis=1)
         m.pat[rows, j] = np.where(pos, 1, -1)
         cutting = pos & neg
-        r, S = rows[cutting], S[cutting]
+        r, S, B = rows[cutting], S[cutting], B[cutting]
         if r.size == 0:
             return
         ids, lab, cnt = m.poly[r], m.lab[r], m.cnt[r]
@@ -395,9 +465,9 @@ def _split_neuron(m: _Mesh, j: int, k: int, tol: Arr, reach: float, min_width: f
         cut = S * Sn < 0
         nv0 = m.nv
         cutid = np.zeros_like(ids)
-        cutid[cut] = _cut_vertices(m, ids[cut], ids[ri, nxt][cut], k, tol)
+        cutid[cut] = _cut_vertices(m, ids[cut], ids[ri, nxt][cut], lab[cut], k)
         pid, plab, count = _pieces(S, Sn, ids, lab, cnt, cutid, cut, j)
-        thin = _slivers(m, S, pid, count, reach, min_width)
+        thin = _slivers(m, S, B, pid, count, grad)
         if thin is None:
             _commit(m, r, pid, plab, count, j)
             return
@@ -483,62 +553,71 @@ def _pair_facets(owner: Arr, a: Arr, b: Arr, label: Arr, nv: int) -> Arr:
     return nb
 
 
-def _check_patterns(
-    net: ReLUNetwork, bits: np.ndarray, points: np.ndarray, bounds: list[np.ndarray]
-) -> None:
+def _check_patterns(net: ReLUNetwork, bits: np.ndarray, points: np.ndarray) -> None:
     """Raise if a forward pass at the inner points clearly disagrees with the patterns.
 
     ``bits`` are the packed patterns.  "Clearly": the pre-activation is more than
-    ``CHECK_RTOL`` times its terms' bound ``bounds`` (per layer) away from zero.  Two
+    ``CHECK_RTOL`` times the magnitude of the terms summed into it away from zero.  Two
     regions with one pattern raise too.
     """
     from .store import keys_of
 
-    bound = np.concatenate(bounds) if bounds else np.zeros(0)
     layers = list(zip(net.weights, net.biases, net.slopes))
     for lo in range(0, len(points) if layers else 0, CHECK_CHUNK):
-        h, zs, pos = points[lo : lo + CHECK_CHUNK], [], []
+        h, hs, zs, pos = points[lo : lo + CHECK_CHUNK], [], [], []
         for i, (W, b, slope) in enumerate(layers):
+            hs.append(h)
             zs.append(_matmul(h, W.T) + b)
             pos.append(zs[-1] > 0)
             if i + 1 < len(layers):
                 h = np.where(pos[-1], zs[-1], slope * zs[-1])
         signs = np.packbits(np.concatenate(pos, axis=1) if len(pos) > 1 else pos[0], axis=1)
         rows = np.nonzero(np.any(signs != bits[lo : lo + CHECK_CHUNK], axis=1))[0]
-        if rows.size == 0:
-            continue
-        zr = np.concatenate([z[rows] for z in zs], axis=1)
-        p = np.unpackbits(bits[lo + rows], axis=1, count=zr.shape[1]).astype(bool)
-        bad = ((zr > 0) != p) & (np.abs(zr) > CHECK_RTOL * bound)
-        if bad.any():
-            i, j = (int(v[0]) for v in np.nonzero(bad))
-            raise DegenerateGeometryError(
-                f"the polygon split gave neuron {j} the sign {1 if p[i, j] else -1} on the "
-                f"region around {points[lo + rows[i]].tolist()}, where its pre-activation is "
-                f"{zr[i, j]:.3g}"
-            )
+        if rows.size:
+            _check_rows(layers, hs, zs, bits[lo + rows], rows, points[lo + rows])
     if len(set(keys_of(bits))) != len(bits):
         raise DegenerateGeometryError("the polygon split gave two polygons the same pattern")
 
 
-def _split_all(net: ReLUNetwork, v: np.ndarray, rows: np.ndarray) -> _Mesh:
-    """The domain polygon ``v`` cut by every neuron, layer by layer."""
+def _check_rows(
+    layers: list, hs: list[Arr], zs: list[Arr], bits: Arr, rows: Arr, points: Arr
+) -> None:
+    """The close look of :func:`_check_patterns` at the points whose signs differ."""
+    zr = np.concatenate([z[rows] for z in zs], axis=1)
+    bound = np.concatenate(
+        [np.abs(h[rows]) @ np.abs(W).T + np.abs(b) for h, (W, b, _) in zip(hs, layers)], axis=1
+    )
+    p = np.unpackbits(bits, axis=1, count=zr.shape[1]).astype(bool)
+    bad = ((zr > 0) != p) & (np.abs(zr) > CHECK_RTOL * bound)
+    if bad.any():
+        i, j = (int(v[0]) for v in np.nonzero(bad))
+        raise DegenerateGeometryError(
+            f"the polygon split gave neuron {j} the sign {1 if p[i, j] else -1} on the region "
+            f"around {points[i].tolist()}, where its pre-activation is {zr[i, j]:.3g}"
+        )
+
+
+def _split_all(net: ReLUNetwork, v: Arr, rows: Arr, dom_A: Arr, dom_b: Arr) -> _Mesh:
+    """The domain polygon ``v`` (edges on the rows ``rows``) cut by every neuron in turn."""
     m = _Mesh(v, rows, net.n_neurons)
-    bounds = _term_bounds(net, np.abs(v).max(axis=0))
-    slopes = _term_bounds(net, np.ones(2), bias=False)  # bounds on |grad z_j|
-    min_width = WIDTH_RTOL * float(np.abs(v).max())
+    grads = _term_bounds(net, np.ones(2), bias=False)  # bounds on |grad z_j|
+    N = net.n_neurons
     first = 0
     for layer, (W, b) in enumerate(zip(net.weights[:-1], net.biases[:-1])):
-        tol = SNAP_RTOL * bounds[layer]
-        m.next_layer(W, b, None if layer == 0 else net.slopes[layer - 1], tol)
+        m.next_layer(W, b, None if layer == 0 else net.slopes[layer - 1])
+        m.first_layer = first
+        m.lines = None
+        if layer == 0:  # the lines of the first layer's neurons and the domain's sides
+            m.lines = np.zeros((N + len(dom_b), 3))
+            m.lines[: len(b)] = np.c_[W, b]
+            m.lines[N:] = np.c_[dom_A, dom_b]
         _decide(m, first, 0, W.shape[0])
         decided_at = m.P
-        reach = slopes[layer] * min_width
         for k in range(W.shape[0]):
             if m.P > REFRESH_GROWTH * decided_at:  # the pieces' marks are stale
                 _decide(m, first, k, W.shape[0])
                 decided_at = m.P
-            _split_neuron(m, first + k, k, tol, float(reach[k]), min_width)
+            _split_neuron(m, first + k, k, float(grads[layer][k]))
         first += W.shape[0]
     return m
 
@@ -594,7 +673,7 @@ def split_polygons(
         )
     v, rows = domain_polygon(dom_A, dom_b)
     N = net.n_neurons
-    m = _split_all(net, v, rows)
+    m = _split_all(net, v, rows, dom_A, dom_b)
     P = m.P
     owner, a, b, label = _edges(m)
     is_n = label < N
@@ -610,7 +689,7 @@ def split_polygons(
     pts /= cnt[:, None]
     pat = m.pat[:P]
     bits = pack(pat)
-    _check_patterns(net, bits, pts, _term_bounds(net, np.abs(v).max(axis=0)))
+    _check_patterns(net, bits, pts)
     perm, depth = bfs_order(ptr, nb, _start_region(net, bits, pts, v, start))
     if len(perm) != P:
         raise DegenerateGeometryError(

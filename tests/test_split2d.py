@@ -84,13 +84,23 @@ def test_degenerate_nets_equal_search_and_reference(name, bound):
 
 
 @pytest.mark.parametrize("seed", range(8))
-@pytest.mark.parametrize("widths", [[2, 6, 6, 1], [2, 5, 5, 5, 1]])
+@pytest.mark.parametrize("widths", [[2, 6, 6, 1], [2, 5, 5, 5, 1], [2, 2, 5, 1], [2, 1, 3, 1]])
 def test_integer_weights_zero_biases(widths, seed):
-    """Every first-layer line through the origin, many crossings of three or more lines."""
+    """Every first-layer line through the origin, many crossings of three or more lines
+    (first layers of 1 and 2 neurons too: fewer neurons than inputs)."""
     net = integer_net(widths, seed, bias=seed % 2 == 1)
     a, b = split_and_search(net, 1.0)
     assert_same_complex(a, b)
     assert pattern_set(a.patterns) == reference_patterns_2d(net, -1.0, 1.0)
+
+
+@pytest.mark.parametrize(("widths", "seed"), [([2, 16, 16, 1], 0), ([2, 32, 32, 1], 1)])
+@pytest.mark.parametrize("bound", [1e4, 1e6])
+def test_huge_boxes_equal_search(widths, seed, bound):
+    """Every region of R^2 in a corner of the box: tolerances are each vertex's own, and
+    first-layer crossings are not interpolated between ends 1e6 away."""
+    a, b = split_and_search(random_net(widths, seed), bound)
+    assert_same_complex(a, b)
 
 
 def test_lines_along_the_sides_and_through_the_corners():
@@ -156,23 +166,39 @@ def test_tiny_and_huge_boxes_around_concurrent_lines(half):
     assert cx.face_counts().sum() == 2 * cx.summary()["edges"]
 
 
-def test_sliver_dropped_by_width_like_the_reference():
-    """A line 1e-11 from a crossing: the 1e-11 triangle is a rounding sliver (width rule)."""
+def sliver_net(c: float, eps: float):
+    """Lines x = c and y = c, and x + y = 2c + eps: a triangle of legs eps at (c, c)."""
     W1 = np.array([[1.0, 0], [0, 1], [1, 1], [1, -1]])
     W2 = np.array([[1.0, 2, -1, 1], [-1, 1, 1, 1]])
-    ok = []
-    for eps in (1e-11, 1e-10, 1e-8):
-        net = [
-            (W1, np.array([0, 0, -eps, 0.5])),
-            (W2, np.array([0.1, -0.2])),
-            (np.ones((1, 2)), [0]),
-        ]
-        cx = cl.Complex(net, bound=1.0)
-        cx.split()
-        assert pattern_set(cx.patterns) == reference_patterns_2d(net, -1.0, 1.0)
-        assert len(cx.one_sided_facets()) == 0
-        ok.append(len(cx))
-    assert ok == [13, 13, 14]
+    b1 = np.array([-c, -c, -2 * c - eps, 0.5])
+    return [(W1, b1), (W2, np.array([0.1, -0.2])), (np.ones((1, 2)), np.zeros(1))]
+
+
+@pytest.mark.parametrize("eps", [1e-12, 1e-11, 1e-9])
+def test_rounding_sliver_dropped_like_the_reference(eps):
+    """At (0.5, 0.5) the terms are ~1: a 1e-12 triangle is snapped, 1e-11 and 1e-9 ones
+    are slivers (within 1e-9 of the line, and that narrow)."""
+    net = sliver_net(0.5, eps)
+    cx = cl.Complex(net, bound=1.0)
+    cx.split()
+    assert pattern_set(cx.patterns) == reference_patterns_2d(net, -1.0, 1.0)
+    assert len(cx) == 12 and len(cx.one_sided_facets()) == 0
+
+
+def test_small_real_triangle_kept():
+    """x = 0, y = 0 and x + y = eps bound a triangle of legs eps at the origin, where the
+    terms of x + y - eps are ~eps: it is real (the reference, with one width threshold for
+    the whole box, drops the 1e-11 one).  With eps = 1e-8 the complex is the search's; with
+    1e-11 the regions are, and the split lists the triangle's three facets, 1e-11 long,
+    which the search's length tolerance (1e-11) does not all keep."""
+    a, b = split_and_search(sliver_net(0.0, 1e-8), 1.0)
+    assert_same_complex(a, b)
+    assert len(a) == 14
+    a, b = split_and_search(sliver_net(0.0, 1e-11), 1.0)
+    assert pattern_set(a.patterns) == pattern_set(b.patterns) and len(a) == 14
+    (tri,) = np.nonzero(np.all(a.patterns[:, :4] == [1, 1, -1, 1], axis=1))[0]
+    assert a.face_counts()[tri] == 3
+    assert len(a.one_sided_facets()) == 0
 
 
 def test_auto_splits_2d_bounded_and_searches_otherwise(monkeypatch):
@@ -285,21 +311,20 @@ def test_domain_polygon_rows_and_errors():
 
 def test_pattern_check_catches_a_wrong_sign_and_a_repeated_pattern():
     from complexlib.patterns import pack, patterns_of
-    from complexlib.split2d import _check_patterns, _term_bounds
+    from complexlib.split2d import _check_patterns
 
     net = cl.as_network(cl.mlp([2, 5, 3, 1], seed=0))
     cx = cl.Complex(net, bound=1.0)
     cx.split()
     pts = cx.interior_points[:3]
     pat = patterns_of(net, pts)
-    bounds = _term_bounds(net, np.ones(2))
-    _check_patterns(net, pack(pat), pts, bounds)
+    _check_patterns(net, pack(pat), pts)
     wrong = pat.copy()
     wrong[1, 6] *= -1
     with pytest.raises(cl.DegenerateGeometryError, match="neuron 6"):
-        _check_patterns(net, pack(wrong), pts, bounds)
+        _check_patterns(net, pack(wrong), pts)
     with pytest.raises(cl.DegenerateGeometryError, match="same pattern"):
-        _check_patterns(net, pack(pat[[0, 0]]), pts[[0, 0]], bounds)
+        _check_patterns(net, pack(pat[[0, 0]]), pts[[0, 0]])
 
 
 def test_bfs_order_matches_a_fifo_search():
