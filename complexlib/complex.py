@@ -188,13 +188,12 @@ class Complex:
                 f"unknown bfs method {method!r}; valid: {', '.join(map(repr, BFS_METHODS))}"
             )
         plain = max_regions is None and max_depth is None and start is None
-        if method == "split" or (
-            method == "auto" and plain and checkpoint is None and self._can_split()
-        ):
+        plain = plain and checkpoint is None
+        if method == "split" or (method == "auto" and plain and self._can_split()):
             if not plain:
                 raise ValueError(
-                    "bfs(method='split') finds every region at once: max_regions, max_depth "
-                    "and start do not apply (use method='search')"
+                    "bfs(method='split') finds every region at once: max_regions, max_depth, "
+                    "start and checkpoint do not apply (use method='search', or save())"
                 )
             if method == "split":
                 return self.split(torch_threads=torch_threads)

@@ -294,6 +294,8 @@ def test_clear_errors():
     cx = cl.Complex(cl.mlp([2, 4, 1], seed=0), bound=1.0)
     with pytest.raises(ValueError, match="max_regions"):
         cx.bfs(method="split", max_regions=3, progress=False)
+    with pytest.raises(ValueError, match="checkpoint"):
+        cx.bfs(method="split", checkpoint="run.npz", progress=False)
     with pytest.raises(ValueError, match="unknown bfs method"):
         cx.bfs(method="sweep", progress=False)
 
