@@ -304,9 +304,10 @@ def _decide(m: _Mesh, first: int, k0: int, width: int) -> None:
         m.pat[lo:hi, first + k0 : first + width] = np.where(pos, 1, -1)
 
 
-def _cut_vertices(m: _Mesh, a: Arr, b: Arr, lab: Arr, k: int) -> Arr:
+def _cut_vertices(m: _Mesh, a: Arr, b: Arr, sa: Arr, sb: Arr, lab: Arr, k: int) -> Arr:
     """Cut vertices on the edges ``(a, b)`` (made once per edge); their ids, like ``a``.
 
+    ``sa``, ``sb`` are neuron ``k``'s values at the ends.
     Their pre-activations and bounds are interpolated along the edge (the terms'
     magnitudes are convex along it, so the bounds stay bounds) and the values snapped;
     neuron ``k``'s is exactly zero.  In the first layer every edge (label ``lab``) and
@@ -314,12 +315,12 @@ def _cut_vertices(m: _Mesh, a: Arr, b: Arr, lab: Arr, k: int) -> Arr:
     (:func:`_crossings`): its error is then that of its own coordinates, not of the
     edge's ends, which may be far.
     """
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    key = lo * m.nv + hi
-    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    swap = a > b
+    lo, hi = np.where(swap, b, a), np.where(swap, a, b)
+    _, first, inv = np.unique(lo * m.nv + hi, return_index=True, return_inverse=True)
     ua, ub = lo[first], hi[first]
-    sa, sb = m.values(np.stack([ua, ub]), k, k + 1)[0][..., 0]
-    t = sa / (sa - sb)
+    s_lo, s_hi = np.where(swap, sb, sa)[first], np.where(swap, sa, sb)[first]
+    t = s_lo / (s_lo - s_hi)
     xy = m.xy[:, ua] + t * (m.xy[:, ub] - m.xy[:, ua])
     z = m.z[ua] + t[:, None] * (m.z[ub] - m.z[ua])
     bz = m.bz[ua] + t[:, None] * (m.bz[ub] - m.bz[ua])
@@ -465,7 +466,7 @@ def _split_neuron(m: _Mesh, j: int, k: int, grad: float) -> None:
         cut = S * Sn < 0
         nv0 = m.nv
         cutid = np.zeros_like(ids)
-        cutid[cut] = _cut_vertices(m, ids[cut], ids[ri, nxt][cut], lab[cut], k)
+        cutid[cut] = _cut_vertices(m, ids[cut], ids[ri, nxt][cut], S[cut], Sn[cut], lab[cut], k)
         pid, plab, count = _pieces(S, Sn, ids, lab, cnt, cutid, cut, j)
         thin = _slivers(m, S, B, pid, count, grad)
         if thin is None:
