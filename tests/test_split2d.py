@@ -46,11 +46,20 @@ def split_and_search(net, bound):
     return a, b
 
 
+def edge_set(cx):
+    """Dual-graph edges as pairs of patterns, with the facet's neuron."""
+    pats = [tuple(p) for p in cx.patterns.tolist()]
+    e, neuron = cx.edges()
+    return {(frozenset((pats[i], pats[j])), int(n)) for (i, j), n in zip(e, neuron)}
+
+
 def assert_same_complex(a, b):
     """Same regions in the same order, depths, facets, neighbours and domain facets."""
     assert len(a) == len(b)
     for key in STORE_KEYS:
         assert np.array_equal(getattr(a.store, key).view(), getattr(b.store, key).view()), key
+    assert edge_set(a) == edge_set(b)  # (implied by the above; independent of the ids)
+    assert sorted(a.face_counts()) == sorted(b.face_counts())
     assert a.complete and b.complete
     assert len(a.one_sided_facets()) == 0
 
