@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .domain import Domain, as_domain
-from .exceptions import ComplexlibError
+from .exceptions import ComplexlibError, DegenerateGeometryError, GeometryWarning
 from .lp import get_backend
 from .network import ReLUNetwork, as_network, check_points
 from .parallel import executor, inline
@@ -25,6 +25,8 @@ __all__ = ["Complex"]
 #: with workers, a round of fewer than this many regions per worker runs in this process
 #: (the first rounds of a search and its tail are not worth the round trip)
 MIN_SHARED_ROUND = 128
+#: how :meth:`Complex.bfs` may enumerate: ``"split"`` cuts polygons (2-D, bounded domain)
+BFS_METHODS = ("auto", "search", "split")
 
 
 @contextlib.contextmanager
@@ -126,6 +128,7 @@ class Complex:
         checkpoint: Any = None,
         checkpoint_every: int = 100_000,
         torch_threads: int | None = 1,
+        method: str = "auto",
     ) -> dict[str, Any]:
         """Enumerate the regions whose interior meets the domain's, breadth first.
 
@@ -161,6 +164,12 @@ class Complex:
             afterwards); ``None`` leaves them as they are.  The batched steps are many
             small matmuls: one thread is faster, and several threads on a busy machine
             were measured up to 25x slower (spinning threads waiting for each other).
+        method : {"auto", "search", "split"}
+            ``"search"``: the local search over facet crossings.  ``"split"``: cut the
+            domain polygon neuron by neuron (:meth:`split`; 2-D networks on a bounded
+            domain).  ``"auto"`` splits when it can give the same complex: a 2-D network,
+            a bounded domain, ``facets="auto"``, a fresh complex and none of
+            ``max_regions``, ``max_depth``, ``start`` or ``checkpoint``; else it searches.
 
         Returns
         -------
@@ -174,6 +183,32 @@ class Complex:
         discovery order and batches are absorbed in order, so the result (ids,
         order, edges) is the same for any number of workers or backend.
         """
+        if method not in BFS_METHODS:
+            raise ValueError(
+                f"unknown bfs method {method!r}; valid: {', '.join(map(repr, BFS_METHODS))}"
+            )
+        plain = max_regions is None and max_depth is None and start is None
+        plain = plain and checkpoint is None
+        if method == "split" or (method == "auto" and plain and self._can_split()):
+            if not plain:
+                raise ValueError(
+                    "bfs(method='split') finds every region at once: max_regions, max_depth, "
+                    "start and checkpoint do not apply (use method='search', or save())"
+                )
+            if method == "split":
+                return self.split(torch_threads=torch_threads)
+            try:
+                return self.split(torch_threads=torch_threads)
+            except DegenerateGeometryError as exc:
+                import warnings
+
+                warnings.warn(
+                    f"the polygon split could not settle this complex in float64 ({exc}); "
+                    "searching instead",
+                    GeometryWarning,
+                    stacklevel=2,
+                )
+                self.store = RegionStore(self.net.n_neurons, self.net.input_dim)
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         if batch_size < 1:
@@ -255,6 +290,84 @@ class Complex:
         self.seconds += time.perf_counter() - t0
         if checkpoint is not None:
             self.save(checkpoint)
+        return self.summary()
+
+    def _can_split(self) -> bool:
+        """Whether :meth:`split` applies: 2-D, bounded domain, default facets, nothing yet."""
+        if self.net.input_dim != 2 or self.facet_method != "auto" or self.store.n_discovered:
+            return False
+        from .domain import domain_polygon
+
+        try:
+            domain_polygon(self._dom_A, self._dom_b)
+        except ValueError:
+            return False
+        return True
+
+    def split(self, torch_threads: int | None = 1) -> dict[str, Any]:
+        """Enumerate the regions of a 2-D network on a bounded domain by cutting polygons.
+
+        The domain polygon is cut by every neuron's line in turn (batched over the
+        polygons, see :mod:`complexlib.split2d`): the same complex as :meth:`bfs`'s search
+        (regions, ids, depths, facets, neighbours) in a fraction of the time.  The
+        interior points are the means of the regions' vertices.  Whatever an earlier
+        search found is replaced.
+
+        Parameters
+        ----------
+        torch_threads : int or None
+            torch's intra-op threads during the split (see :meth:`bfs`).
+
+        Returns
+        -------
+        dict
+            :meth:`summary` of the complex.
+
+        Raises
+        ------
+        ValueError
+            If the network does not take 2 inputs or the domain is unbounded.
+        DegenerateGeometryError
+            If float64 cannot settle the subdivision (use ``bfs(method="search")``).
+
+        Examples
+        --------
+        >>> import complexlib as cl
+        >>> cx = cl.Complex(cl.mlp([2, 8, 8, 1], seed=0), bound=1.0)
+        >>> summary = cx.split()
+        >>> len(cx), summary["complete"]
+        (22, True)
+        """
+        from .split2d import split_polygons
+
+        t0 = time.perf_counter()
+        d = self.net.input_dim
+        if d != 2:
+            raise ValueError(
+                f"split() cuts polygons: it needs a network with 2 inputs, this one takes {d} "
+                "(use bfs())"
+            )
+        with _torch_threads(torch_threads):
+            try:  # the search's start region, so that ids and depths are the search's
+                x = start_point(self.net, self._dom_A, self._dom_b, self.domain.interior_point(d))
+            except DegenerateGeometryError:  # a domain too small for its steps: any region
+                x = None
+            sub = split_polygons(self.net, self._dom_A, self._dom_b, start=x)
+        P = len(sub.patterns)
+        st = RegionStore(self.net.n_neurons, d)
+        st.discover(sub.bits, sub.points, sub.depth.astype(np.int32))
+        st.complete(
+            np.full((P, d), np.nan),
+            np.full(P, np.nan),
+            np.ones(P, dtype=bool),
+            sub.n_domain_facets,
+            sub.facet_ptr,
+            sub.facet_neuron,
+            sub.facet_neighbor,
+        )
+        self.store = st
+        self._complete = True  # (every facet is listed from both sides: the edges paired)
+        self.seconds = time.perf_counter() - t0
         return self.summary()
 
     def _resume(self, path: Any) -> None:
@@ -462,8 +575,6 @@ class Complex:
         pairs = self.one_sided_facets()
         if len(pairs):
             import warnings
-
-            from .exceptions import GeometryWarning
 
             warnings.warn(
                 f"{len(pairs)} facet(s) are listed by one of their two regions only (first: "

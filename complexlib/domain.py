@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Domain", "RealSpace", "Box", "Polytope", "as_domain"]
+__all__ = ["Domain", "RealSpace", "Box", "Polytope", "as_domain", "domain_polygon"]
 
 
 class Domain:
@@ -191,3 +191,83 @@ def as_domain(bound: Any) -> Domain:
     raise TypeError(
         f"bound must be None, a positive number, cl.Box or cl.Polytope; got {type(bound).__name__}"
     )
+
+
+def domain_polygon(dom_A: np.ndarray, dom_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices (counter-clockwise) of ``{x : dom_A x + dom_b <= 0}`` and each edge's row.
+
+    Edge ``k`` runs from vertex ``k`` to vertex ``k + 1`` on the line of row ``rows[k]``
+    (the lowest of coincident rows).  The vertices are the feasible crossings of two rows'
+    lines; the polygon is bounded when the rows' normals leave no angular gap of ``pi``.
+
+    Raises
+    ------
+    ValueError
+        If the domain has no rows or is unbounded, empty or not full-dimensional.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v, rows = domain_polygon(np.vstack([np.eye(2), -np.eye(2)]), -np.ones(4))
+    >>> v.tolist(), rows.tolist()
+    ([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]], [3, 0, 1, 2])
+    """
+    nrm = np.linalg.norm(dom_A, axis=1)
+    live = nrm > 0
+    if np.any(~live & (dom_b > 0)):
+        raise ValueError("the domain is empty (a constant row is violated)")
+    if not _normals_close(dom_A[live]):
+        raise ValueError(
+            "splitting polygons needs a bounded domain; this one is unbounded (give "
+            "bound=r, cl.Box or a bounded cl.Polytope, or use the search: "
+            "bfs(method='search'))"
+        )
+    An, bn = dom_A[live] / nrm[live, None], dom_b[live] / nrm[live]
+    i, k = np.triu_indices(len(An), 1)
+    det = An[i, 0] * An[k, 1] - An[i, 1] * An[k, 0]
+    i, k, det = i[np.abs(det) > 1e-12], k[np.abs(det) > 1e-12], det[np.abs(det) > 1e-12]
+    p = np.stack(
+        [
+            (-bn[i] * An[k, 1] + bn[k] * An[i, 1]) / det,
+            (-bn[k] * An[i, 0] + bn[i] * An[k, 0]) / det,
+        ],
+        axis=1,
+    )
+    scale = float(np.abs(p).max()) if p.size else 1.0  # the polygon's own size
+    p = p[np.all(p @ An.T + bn <= 1e-9 * scale, axis=1)]
+    if len(p) < 3:
+        raise ValueError("the domain is empty or not full-dimensional")
+    c = p.mean(axis=0)
+    p = p[np.argsort(np.arctan2(p[:, 1] - c[1], p[:, 0] - c[0]), kind="stable")]
+    gap = np.linalg.norm(p - np.roll(p, 1, axis=0), axis=1)
+    v = p[gap > 1e-9 * scale]  # crossings of three or more lines, once
+    longest = np.linalg.norm(v - np.roll(v, 1, axis=0), axis=1).max() if len(v) else 0.0
+    if len(v) < 3 or abs(_area2(v)) <= 1e-9 * scale * longest:  # width <= 1e-9 scale
+        raise ValueError("the domain is empty or not full-dimensional")
+    start = np.lexsort((v[:, 0], v[:, 1]))[0]  # lowest, then leftmost vertex first
+    v = np.roll(v, -start, axis=0)
+    mid = 0.5 * (v + np.roll(v, -1, axis=0))
+    safe = np.where(live, nrm, 1.0)
+    on = (np.abs(mid @ dom_A.T + dom_b) / safe <= 1e-9 * scale) & live
+    return v, np.argmax(on, axis=1).astype(np.int64)
+
+
+def _normals_close(A: np.ndarray) -> bool:
+    """Whether ``{x : A x <= 0}`` is the origin alone: no angular gap of ``pi`` in the normals.
+
+    Examples
+    --------
+    >>> _normals_close(np.array([[1.0, 0], [0, 1], [-1, -1]])), _normals_close(np.eye(2))
+    (True, False)
+    """
+    if len(A) < 3:
+        return False
+    ang = np.sort(np.arctan2(A[:, 1], A[:, 0]))
+    gaps = np.diff(np.append(ang, ang[0] + 2 * np.pi))
+    return bool(gaps.max() < np.pi - 1e-12)
+
+
+def _area2(v: np.ndarray) -> float:
+    """Twice the signed area of a polygon ``(k, 2)``."""
+    x, y = v[:, 0], v[:, 1]
+    return float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))

@@ -9,7 +9,7 @@ import numpy as np
 if TYPE_CHECKING:
     from .complex import Complex
 
-__all__ = ["dual_graph", "diameter", "face_count_stats"]
+__all__ = ["dual_graph", "diameter", "face_count_stats", "bfs_order", "csr_take"]
 
 
 def dual_graph(cx: Complex) -> Any:
@@ -67,3 +67,52 @@ def face_count_stats(counts: np.ndarray) -> dict[str, float]:
         "max": int(counts.max()),
         "histogram": np.bincount(counts).tolist(),
     }
+
+
+def csr_take(ptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Entries of the CSR rows ``rows`` in that order: their indices and the new offsets.
+
+    Examples
+    --------
+    >>> idx, ptr = csr_take(np.array([0, 2, 3, 6]), np.array([2, 0]))
+    >>> idx.tolist(), ptr.tolist()
+    ([3, 4, 5, 0, 1], [0, 3, 5])
+    """
+    counts = ptr[rows + 1] - ptr[rows]
+    new = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(counts, out=new[1:])
+    idx = np.repeat(ptr[rows] - new[:-1], counts) + np.arange(new[-1])
+    return idx, new
+
+
+def bfs_order(ptr: np.ndarray, nbr: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+    """Breadth-first order of a graph in CSR form from ``start``, and each node's depth.
+
+    Nodes are numbered as a FIFO search numbers them when it visits each node's
+    neighbours in CSR order (the order :meth:`Complex.bfs` gives regions), one level of
+    the search per round of array operations.  Nodes that cannot be reached are left
+    out.
+
+    Examples
+    --------
+    >>> ptr, nbr = np.array([0, 2, 3, 5, 6]), np.array([2, 1, 0, 0, 3, 2])
+    >>> perm, depth = bfs_order(ptr, nbr, 0)
+    >>> perm.tolist(), depth.tolist()
+    ([0, 2, 1, 3], [0, 1, 1, 2])
+    """
+    n = len(ptr) - 1
+    depth = np.full(n, -1, dtype=np.int64)
+    depth[start] = 0
+    levels = [np.array([start], dtype=np.int64)]
+    while True:
+        idx, _ = csr_take(ptr, levels[-1])
+        cand = nbr[idx]
+        cand = cand[depth[cand] < 0]
+        if cand.size == 0:
+            break
+        _, first = np.unique(cand, return_index=True)
+        front = cand[np.sort(first)]
+        depth[front] = len(levels)
+        levels.append(front)
+    perm = np.concatenate(levels)
+    return perm, depth[perm]
