@@ -278,7 +278,7 @@ def analytic_centers(
         with np.errstate(divide="ignore", invalid="ignore"):
             gap = np.where(live0, -(np.einsum("bmd,bd->bm", A, x0) + b) / nrm0, np.inf)
         pick = np.argpartition(gap, near - 1, axis=1)[:, :near]
-        x = analytic_centers(
+        xc = analytic_centers(
             np.take_along_axis(A, pick[:, :, None], axis=1),
             np.take_along_axis(b, pick, axis=1),
             x0,
@@ -286,13 +286,13 @@ def analytic_centers(
             device,
         )
         with np.errstate(divide="ignore", invalid="ignore"):
-            slack = np.where(live0, -(np.einsum("bmd,bd->bm", A, x) + b) / nrm0, np.inf)
-        moved = np.linalg.norm(x - x0, axis=1)
-        thin = slack <= 1e-9 * (moved + np.abs(x).max(axis=1))[:, None]
+            slack = np.where(live0, -(np.einsum("bmd,bd->bm", A, xc) + b) / nrm0, np.inf)
+        moved = np.linalg.norm(xc - x0, axis=1)
+        thin = slack <= 1e-9 * (moved + np.abs(xc).max(axis=1))[:, None]
         bad = np.nonzero(thin.any(axis=1))[0]
         if bad.size:
-            x[bad] = analytic_centers(A[bad], b[bad], x0[bad], iters, device)
-        return x
+            xc[bad] = analytic_centers(A[bad], b[bad], x0[bad], iters, device)
+        return xc
     dev = resolve_device(device)
     At = torch.as_tensor(A, dtype=torch.float64, device=dev)
     bt = torch.as_tensor(b, dtype=torch.float64, device=dev)
