@@ -24,7 +24,7 @@ __all__ = ["Complex"]
 
 #: with workers, a round of fewer than this many regions per worker runs in this process
 #: (the first rounds of a search and its tail are not worth the round trip)
-MIN_SHARED_ROUND = 128
+MIN_SHARED_ROUND = 32
 #: how :meth:`Complex.bfs` may enumerate: ``"split"`` cuts polygons (2-D, bounded domain)
 BFS_METHODS = ("auto", "search", "split")
 

@@ -125,7 +125,10 @@ def start_workers(net: Any, workers: int) -> None:
     """
     from .network import as_network
 
-    for f in _start_pool(workers, as_network(net))[1]:
+    net = as_network(net)
+    futures = _start_pool(workers, net)[1]
+    warm_up(net)  # and this process, which computes a share of every round
+    for f in futures:
         f.result()
 
 
@@ -155,10 +158,32 @@ def _single_thread() -> None:
 
 
 def _warm() -> bool:
-    """A first task: makes a worker import what the search needs."""
-    from . import search  # noqa: F401
-
+    """A first task: makes a worker import and run once what the search needs."""
+    net = _WORKER_NET.get("net")
+    if net is not None:
+        warm_up(net)
     return True
+
+
+def warm_up(net: Any) -> None:
+    """Process one region of ``net`` (imports the facet kernels, qhull, warms torch).
+
+    The first batch of a process otherwise pays for them inside the search (tenths of a
+    second: as long as the whole search of a small complex).  Failures are ignored: this
+    only prepares the process.
+    """
+    import numpy as np
+
+    from .patterns import patterns_of
+    from .search import process_batch
+
+    d = net.input_dim
+    x = np.random.default_rng(0).standard_normal((1, d)) * 0.1
+    empty_A, empty_b = np.zeros((0, d)), np.zeros(0)
+    try:
+        process_batch(net, patterns_of(net, x), x, empty_A, empty_b)
+    except Exception:  # noqa: BLE001 - a degenerate start point only skips the warm-up
+        pass
 
 
 def _run_with_worker_net(fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
