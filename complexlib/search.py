@@ -58,6 +58,41 @@ class BatchResult:
     neighbor_point: np.ndarray  # (F, d) a point inside the neighbour
 
 
+def _pull_in(A: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Points of the regions ``A x + b <= 0`` no farther out than their boundary requires.
+
+    A point handed down across an unbounded facet lies far out along it, and the next one
+    farther still: a chain of unbounded regions drifts their points to ``|x| ~ 1e5`` while
+    their small facets lie near the origin, where from so far the polar kernel's relative
+    tolerance cannot tell a 1e-4 facet from a redundant row (seen once in a million 3-D
+    regions).  Each point moves towards the origin, to the first row it meets (``T``, in the
+    region's closure; the origin itself if none), and then back out to
+    ``1 + |T| / 2`` from ``T``: strictly inside by convexity, near the region's features.
+
+    Examples
+    --------
+    >>> A = np.array([[[-1.0, 0.0, 0.0]]])                  # x >= 1
+    >>> _pull_in(A, np.array([[1.0]]), np.array([[1e5, 0.0, 0.0]])).round(6).tolist()
+    [[2.5, 0.0, 0.0]]
+    """
+    slack = -(np.einsum("bmd,bd->bm", A, x) + b)
+    rate = np.einsum("bmd,bd->bm", A, -x)  # d/dt of the rows along x + t (0 - x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(rate > 0, slack / rate, np.inf).min(axis=1, initial=np.inf)
+    t = np.minimum(t, 1.0)
+    target = x * (1.0 - t)[:, None]
+    gap = np.linalg.norm(x - target, axis=1)
+    keep = 1.0 + 0.5 * np.linalg.norm(target, axis=1)
+    s = np.where(gap > keep, keep / np.where(gap > 0, gap, 1.0), 1.0)
+    out = target + (x - target) * s[:, None]
+    # rounding must not put a point outside or onto a row: keep the old point there (rows
+    # with no linear part are the same everywhere)
+    live = np.any(A != 0, axis=2)
+    moved = -(np.einsum("bmd,bd->bm", A, out) + b) > 0.5 * s[:, None] * slack
+    ok = np.all(moved | ~live, axis=1)
+    return np.where(ok[:, None], out, x)
+
+
 def _scale(x: np.ndarray) -> np.ndarray:
     return 1.0 + np.linalg.norm(np.atleast_2d(x), axis=-1)
 
@@ -188,8 +223,9 @@ def process_batch(
     inradius = np.full(B, np.nan)
     bounded = np.empty(B, dtype=bool)
     inner = analytic_centers(
-        Afull, bfull, hints, iters=CENTRE_ITERS, device=device, near=CENTRE_ROWS
-    )
+        Afull, bfull, _pull_in(Afull, bfull, hints), iters=CENTRE_ITERS, device=device,
+        near=CENTRE_ROWS,
+    )  # fmt: skip
     n_dom = np.zeros(B, dtype=np.int32)
     ptr = np.zeros(B + 1, dtype=np.int64)
     f_neuron: list[int] = []

@@ -173,3 +173,30 @@ def test_centres_on_the_nearest_rows_only():
     assert len(got) == len(ref) > 1000
     assert {p.tobytes() for p in got.patterns} == {p.tobytes() for p in ref.patterns}
     assert got.face_counts().sum() == ref.face_counts().sum()
+
+
+def test_a_point_handed_down_far_out_is_pulled_in():
+    """Regression (a 1,004,914-region search of ``cl.mlp([3, 182, 1], seed=0)``): an
+    unbounded region reached along a chain of unbounded ones had its point at |x| ~ 9e4,
+    while its facet on neuron 151 (shared with a thin region, inradius 1e-4) lies near
+    |x| ~ 90; from there the polar kernel took that facet for a redundant row, and the
+    facet was listed by one of its two regions only.  The point is now pulled in first
+    (to ~2,500 here: the first row met on the way to the origin lies ~5,000 out)."""
+    from pathlib import Path
+
+    from complexlib.geometry import halfspaces, region_geometry
+    from complexlib.search import _pull_in, process_batch
+
+    data = np.load(Path(__file__).parent / "fixtures" / "far_hint_3d.npz")
+    pats, hints = data["patterns"], data["hints"]
+    net = cl.as_network(cl.mlp([3, 182, 1], seed=0))
+    A, b = halfspaces(net, pats)
+    assert np.linalg.norm(hints[1]) > 5e4
+    pulled = _pull_in(A, b, hints)
+    assert np.all(np.einsum("bmd,bd->bm", A, pulled) + b < 0)
+    assert np.linalg.norm(pulled[1]) < np.linalg.norm(hints[1]) / 20
+    res = process_batch(net, pats, hints, np.zeros((0, 3)), np.zeros(0))
+    for k in range(2):
+        want = set(region_geometry(A[k], b[k], method="lp").facets.tolist())
+        got = set(res.facet_neuron[res.facet_ptr[k] : res.facet_ptr[k + 1]].tolist())
+        assert got == want and 151 in got
