@@ -568,7 +568,21 @@ class Complex:
         owner, nb, _ = self._facet_table()
         inside = nb < n
         a, b = owner[inside], nb[inside]
-        one = ~np.isin(a * n + b, b * n + a)
+        del owner
+        # each facet as its unordered pair, sorted in place: a pair seen once is one-sided
+        # (one int64 key per facet; the earlier isin over both directions needed several
+        # such arrays at once, ~5 GB of temporaries for ten million regions)
+        key = np.minimum(a, b) * n + np.maximum(a, b)
+        key.sort()
+        single = np.ones(key.size, dtype=bool)
+        same = key[1:] == key[:-1]
+        single[1:] &= ~same
+        single[:-1] &= ~same
+        lone = key[single]
+        del key, same, single
+        if not lone.size:
+            return np.zeros((0, 2), dtype=a.dtype)
+        one = np.isin(np.minimum(a, b) * n + np.maximum(a, b), lone)
         return np.stack([a[one], b[one]], axis=1)
 
     def _check_facets_both_sides(self) -> None:
