@@ -79,7 +79,7 @@ def _pull_in(A: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
     rate = np.einsum("bmd,bd->bm", A, -x)  # d/dt of the rows along x + t (0 - x)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(rate > 0, slack / rate, np.inf).min(axis=1, initial=np.inf)
-    t = np.minimum(t, 1.0)
+    t = np.clip(t, 0.0, 1.0)  # a point not strictly inside (t <= 0) stays where it is
     target = x * (1.0 - t)[:, None]
     gap = np.linalg.norm(x - target, axis=1)
     keep = 1.0 + 0.5 * np.linalg.norm(target, axis=1)
@@ -89,7 +89,7 @@ def _pull_in(A: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
     # with no linear part are the same everywhere)
     live = np.any(A != 0, axis=2)
     moved = -(np.einsum("bmd,bd->bm", A, out) + b) > 0.5 * s[:, None] * slack
-    ok = np.all(moved | ~live, axis=1)
+    ok = np.all(moved & (slack > 0) | ~live, axis=1)
     return np.where(ok[:, None], out, x)
 
 
