@@ -14,7 +14,7 @@ from .domain import Domain, as_domain
 from .exceptions import ComplexlibError, DegenerateGeometryError, GeometryWarning
 from .lp import get_backend
 from .network import ReLUNetwork, as_network, check_points
-from .parallel import executor, inline
+from .parallel import check_backend, executor, inline
 from .patterns import pack, patterns_of, resolve_device, unpack
 from .region import Region, build_region
 from .search import BatchResult, generic_margin, process_batch, start_point
@@ -187,6 +187,13 @@ class Complex:
             raise ValueError(
                 f"unknown bfs method {method!r}; valid: {', '.join(map(repr, BFS_METHODS))}"
             )
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+        check_backend(backend)
         plain = max_regions is None and max_depth is None and start is None
         plain = plain and checkpoint is None
         if method == "split" or (method == "auto" and plain and self._can_split()):
@@ -197,8 +204,12 @@ class Complex:
                 )
             if method == "split":
                 return self.split(torch_threads=torch_threads)
+            from .split2d import BoxTooSmallError
+
             try:
                 return self.split(torch_threads=torch_threads)
+            except BoxTooSmallError:  # features far out: the search finds them
+                self.store = RegionStore(self.net.n_neurons, self.net.input_dim)
             except DegenerateGeometryError as exc:
                 import warnings
 
@@ -209,12 +220,6 @@ class Complex:
                     stacklevel=2,
                 )
                 self.store = RegionStore(self.net.n_neurons, self.net.input_dim)
-        if workers < 1:
-            raise ValueError(f"workers must be >= 1, got {workers}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if checkpoint_every < 1:
-            raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
         t0 = time.perf_counter()
         if checkpoint is not None and self.store.n_discovered == 0:
             self._resume(checkpoint)
@@ -293,25 +298,21 @@ class Complex:
         return self.summary()
 
     def _can_split(self) -> bool:
-        """Whether :meth:`split` applies: 2-D, bounded domain, default facets, nothing yet."""
-        if self.net.input_dim != 2 or self.facet_method != "auto" or self.store.n_discovered:
-            return False
-        from .domain import domain_polygon
-
-        try:
-            domain_polygon(self._dom_A, self._dom_b)
-        except ValueError:
-            return False
-        return True
+        """Whether :meth:`split` applies: 2-D, default facets, nothing found yet."""
+        fresh = not self.store.n_discovered
+        return self.net.input_dim == 2 and self.facet_method == "auto" and fresh
 
     def split(self, torch_threads: int | None = 1) -> dict[str, Any]:
-        """Enumerate the regions of a 2-D network on a bounded domain by cutting polygons.
+        """Enumerate the regions of a 2-D network by cutting polygons.
 
         The domain polygon is cut by every neuron's line in turn (batched over the
         polygons, see :mod:`complexlib.split2d`): the same complex as :meth:`bfs`'s search
-        (regions, ids, depths, facets, neighbours) in a fraction of the time.  The
-        interior points are the means of the regions' vertices.  Whatever an earlier
-        search found is replaced.
+        (regions, ids, depths, facets, neighbours) in a fraction of the time.  An
+        unbounded domain (all of R^2 by default) is cut inside a box that is then proven
+        to hold every feature of the complex, or grown
+        (:func:`~complexlib.split2d.split_domain`).  The interior points are the means
+        of the regions' vertices (in the box).  Whatever an earlier search found is
+        replaced.
 
         Parameters
         ----------
@@ -326,9 +327,11 @@ class Complex:
         Raises
         ------
         ValueError
-            If the network does not take 2 inputs or the domain is unbounded.
+            If the network does not take 2 inputs, or the domain is empty.
         DegenerateGeometryError
-            If float64 cannot settle the subdivision (use ``bfs(method="search")``).
+            If float64 cannot settle the subdivision, or (:class:`~complexlib.split2d.
+            BoxTooSmallError`) no box tried holds every feature of an unbounded domain's
+            complex (use ``bfs(method="search")``).
 
         Examples
         --------
@@ -337,8 +340,12 @@ class Complex:
         >>> summary = cx.split()
         >>> len(cx), summary["complete"]
         (22, True)
+        >>> cx = cl.Complex(cl.mlp([2, 8, 8, 1], seed=0))  # all of R^2
+        >>> summary = cx.split()
+        >>> len(cx), summary["bounded"] < len(cx)
+        (156, True)
         """
-        from .split2d import split_polygons
+        from .split2d import split_domain
 
         t0 = time.perf_counter()
         d = self.net.input_dim
@@ -352,21 +359,21 @@ class Complex:
                 x = start_point(self.net, self._dom_A, self._dom_b, self.domain.interior_point(d))
             except DegenerateGeometryError:  # a domain too small for its steps: any region
                 x = None
-            sub = split_polygons(self.net, self._dom_A, self._dom_b, start=x)
+            sub = split_domain(self.net, self._dom_A, self._dom_b, start=x)
         P = len(sub.patterns)
         st = RegionStore(self.net.n_neurons, d)
         st.discover(sub.bits, sub.points, sub.depth.astype(np.int32))
         st.complete(
             np.full((P, d), np.nan),
             np.full(P, np.nan),
-            np.ones(P, dtype=bool),
+            sub.bounded,
             sub.n_domain_facets,
             sub.facet_ptr,
             sub.facet_neuron,
             sub.facet_neighbor,
         )
         self.store = st
-        self._complete = True  # (every facet is listed from both sides: the edges paired)
+        self._complete = True  # (split_domain checked every facet from both sides)
         self.seconds = time.perf_counter() - t0
         return self.summary()
 

@@ -252,6 +252,18 @@ def domain_polygon(dom_A: np.ndarray, dom_b: np.ndarray) -> tuple[np.ndarray, np
     return v, np.argmax(on, axis=1).astype(np.int64)
 
 
+def domain_is_bounded(dom_A: np.ndarray) -> bool:
+    """Whether the 2-D domain with rows ``dom_A`` is bounded (when it is not empty).
+
+    Examples
+    --------
+    >>> domain_is_bounded(np.vstack([np.eye(2), -np.eye(2)])), domain_is_bounded(np.eye(2))
+    (True, False)
+    """
+    A = np.asarray(dom_A, dtype=np.float64).reshape(-1, 2)
+    return _normals_close(A[np.linalg.norm(A, axis=1) > 0])
+
+
 def _normals_close(A: np.ndarray) -> bool:
     """Whether ``{x : A x <= 0}`` is the origin alone: no angular gap of ``pi`` in the normals.
 

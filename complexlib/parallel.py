@@ -30,7 +30,7 @@ from typing import Any
 
 from .exceptions import UnknownBackendError
 
-__all__ = ["BACKENDS", "executor", "start_workers"]
+__all__ = ["BACKENDS", "check_backend", "executor", "start_workers"]
 
 BACKENDS = ("loky", "threading", "dask", "ray")
 
@@ -210,6 +210,20 @@ class _RayFuture:
         return ray.get(self.ref)
 
 
+def check_backend(backend: str) -> None:
+    """Raise :class:`~complexlib.UnknownBackendError` unless ``backend`` is one of
+    :data:`BACKENDS`.
+
+    Examples
+    --------
+    >>> check_backend("loky")
+    """
+    if backend not in BACKENDS:
+        raise UnknownBackendError(
+            f"unknown parallel backend {backend!r}; valid names: {', '.join(map(repr, BACKENDS))}"
+        )
+
+
 @contextlib.contextmanager
 def executor(backend: str, workers: int, net: Any, address: Any = None) -> Iterator[Any]:
     """A ``submit(fn, *args, **kw)`` that runs ``fn(net, *args, **kw)`` on ``backend``.
@@ -218,10 +232,7 @@ def executor(backend: str, workers: int, net: Any, address: Any = None) -> Itera
     local workers (loky, threading; and a local Dask cluster made here); on an existing
     cluster every worker of it is used.
     """
-    if backend not in BACKENDS:
-        raise UnknownBackendError(
-            f"unknown parallel backend {backend!r}; valid names: {', '.join(map(repr, BACKENDS))}"
-        )
+    check_backend(backend)
     if backend == "loky":
         # start every worker now (spawning and importing torch take seconds); the search
         # works inline until they are up (see ``submit.ready``)

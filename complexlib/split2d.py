@@ -63,6 +63,7 @@ neighbours in the order of their facets' neurons: the numbering of
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -72,7 +73,7 @@ from .graph import bfs_order, csr_take
 from .network import ReLUNetwork
 from .patterns import ZERO_RTOL, pack, patterns_of
 
-__all__ = ["PlanarSubdivision", "split_polygons"]
+__all__ = ["BoxTooSmallError", "PlanarSubdivision", "split_domain", "split_polygons"]
 
 Arr = np.ndarray
 
@@ -93,6 +94,17 @@ REFRESH_GROWTH = 4.0
 #: a pre-activation at a region's inner point this far from zero (relative to its terms)
 #: must have the sign the split gave the region
 CHECK_RTOL = 1e-9
+#: an unbounded domain is split inside a box; when the box proves too small it grows this
+#: much, at most ``BOX_TRIES`` boxes in all (see :func:`split_unbounded`)
+BOX_GROWTH = 16.0
+BOX_TRIES = 4
+#: first-layer rows whose pairwise crossings are formed at once (memory bound)
+CROSS_CHUNK = 512
+#: a polygon with a neuron edge or a width below this times ``1 + |x|`` has its facets
+#: decided by the search's kernel (see :func:`split_domain`)
+FINE_RTOL = 1e-7
+#: regions per call of the search's kernel (memory bound)
+KERNEL_CHUNK = 2048
 
 
 @dataclass
@@ -117,6 +129,7 @@ class PlanarSubdivision:
     poly: np.ndarray  # (P, K) int64 vertex ids (padding 0)
     count: np.ndarray  # (P,) vertices of each region
     edge_label: np.ndarray  # (P, K) int64
+    bounded: np.ndarray | None = None  # (P,) bool; None: every region (a bounded domain)
 
 
 class _Mesh:
@@ -714,4 +727,279 @@ def split_polygons(
         poly=m.poly[:P][perm],
         count=cnt[perm],
         edge_label=m.lab[:P][perm],
+    )
+
+
+class BoxTooSmallError(DegenerateGeometryError):
+    """No box tried held every feature of an unbounded domain's complex (see
+    :func:`split_domain`); the search finds it instead."""
+
+
+def _first_box(net: ReLUNetwork, dom_A: Arr, dom_b: Arr, start: Arr | None) -> float:
+    """Half-width of a box about the origin holding the first layer's and the domain's
+    line crossings, the start point and the lines' nearest points to the origin, twice
+    over (the first box :func:`split_domain` tries on an unbounded domain)."""
+    L = np.concatenate([np.c_[net.weights[0], net.biases[0]], np.c_[dom_A, dom_b]])
+    n = np.linalg.norm(L[:, :2], axis=1)
+    L, n = L[n > 0], n[n > 0]
+    r = float(np.max(np.abs(L[:, 2]) / n, initial=1.0))
+    if start is not None:
+        r = max(r, float(np.max(np.abs(start))))
+    for lo in range(0, len(L), CROSS_CHUNK):
+        a = L[lo : lo + CROSS_CHUNK]
+        det = a[:, None, 0] * L[None, :, 1] - L[None, :, 0] * a[:, None, 1]
+        ok = np.abs(det) > 1e-12 * n[lo : lo + CROSS_CHUNK, None] * n[None, :]
+        det = np.where(ok, det, 1.0)
+        x = (a[:, None, 1] * L[None, :, 2] - L[None, :, 1] * a[:, None, 2]) / det
+        y = (a[:, None, 2] * L[None, :, 0] - L[None, :, 2] * a[:, None, 0]) / det
+        r = max(r, float(np.max(np.where(ok, np.maximum(np.abs(x), np.abs(y)), 0.0))))
+    return 2.0 * r + 1.0
+
+
+def _ids_of(bits: Arr, keys: Arr) -> Arr:
+    """Row of ``bits`` equal to each row of ``keys`` (-1 where none)."""
+    view = np.dtype((np.void, bits.shape[1]))
+    b = np.ascontiguousarray(bits).view(view).ravel()
+    k = np.ascontiguousarray(keys).view(view).ravel()
+    order = np.argsort(b)
+    pos = np.minimum(np.searchsorted(b[order], k), len(b) - 1)
+    hit = b[order][pos] == k
+    return np.where(hit, order[pos], -1)
+
+
+def _fine(sub: PlanarSubdivision, n_neurons: int) -> Arr:
+    """Polygons with a neuron edge shorter, or a width narrower, than ``FINE_RTOL`` times
+    ``1 +`` their distance from the origin (the search kernel's scale; or the domain's
+    extent, if smaller): features float64 may have drawn wrongly (a crossing of three
+    lines split into two by rounding), to be decided again by the kernel."""
+    V = sub.vertices[sub.poly]  # (P, K, 2), padded with vertex 0
+    K = V.shape[1]
+    k = np.arange(K)
+    inside = k < sub.count[:, None]
+    nxt = np.where(k + 1 < sub.count[:, None], k + 1, 0)
+    E = np.take_along_axis(V, nxt[..., None], axis=1) - V
+    length = np.where(inside, np.linalg.norm(E, axis=2), np.inf)
+    extent = float(np.max(np.ptp(sub.vertices[1:], axis=0), initial=0.0))
+    scale = np.minimum(1.0 + np.linalg.norm(sub.points, axis=1), extent)  # the kernel's
+    short = np.any((length < FINE_RTOL * scale[:, None]) & (sub.edge_label < n_neurons), axis=1)
+    cross = V[..., 0] * E[..., 1] - V[..., 1] * E[..., 0]
+    area2 = np.abs(np.sum(np.where(inside, cross, 0.0), axis=1))
+    longest = np.max(np.where(inside, length, 0.0), axis=1)
+    return short | (area2 < FINE_RTOL * scale * np.maximum(longest, 1e-300))
+
+
+def _kernel(net: ReLUNetwork, patterns: Arr, points: Arr, dom_A: Arr, dom_b: Arr) -> Any:
+    """The search's facets of the regions ``patterns`` (inner ``points``), in chunks."""
+    from .search import BatchResult, process_batch
+
+    if len(patterns) == 0:
+        nb = (net.n_neurons + 7) // 8
+        e = np.zeros(0)
+        return BatchResult(
+            e.reshape(0, 2), e, e.astype(bool), e.astype(np.int32), np.zeros(1, np.int64),
+            e.astype(np.int32), np.zeros((0, nb), np.uint8), e.reshape(0, 2),
+        )  # fmt: skip
+    step = KERNEL_CHUNK
+    parts = [
+        process_batch(net, patterns[lo : lo + step], points[lo : lo + step], dom_A, dom_b)
+        for lo in range(0, len(patterns), step)
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    ptr = [np.zeros(1, dtype=np.int64)]
+    for r in parts:
+        ptr.append(ptr[-1][-1] + r.facet_ptr[1:])
+    fields = BatchResult.__dataclass_fields__
+    cat = {f: np.concatenate([getattr(r, f) for r in parts]) for f in fields}
+    cat["facet_ptr"] = np.concatenate(ptr)
+    return BatchResult(**cat)
+
+
+def split_domain(
+    net: ReLUNetwork, dom_A: Arr, dom_b: Arr, start: np.ndarray | None = None
+) -> PlanarSubdivision:
+    """The activation regions of a 2-D network on a polygonal domain, bounded or not (all
+    of R^2 included), with the search's facets: :func:`split_polygons`, checked.
+
+    An unbounded domain is cut by a box ``[-s, s]^2`` first.  A polygon off the box's
+    sides is a whole region, and its facets are the split's unless it is fine (an edge or
+    a width below ``FINE_RTOL (1 + |x|)``, where rounding may have drawn a crossing of
+    three lines as a short edge).  The facets of every polygon on a side of the box, and
+    of every fine one, are found by the search's own kernel
+    (:func:`complexlib.search.process_batch`, from the polygon's inner point), and the
+    region across each must be one of the polygons.  Then the polygons are closed under
+    crossing facets, and since the dual graph of the complex is connected they are all
+    its regions, each once (a region meets the convex box in one convex piece).  When
+    some region across is not a polygon (a feature of the complex lies outside the box)
+    the box grows ``BOX_GROWTH``-fold (or more, to hold the points found across those
+    facets four times over) and all is done again, ``BOX_TRIES`` boxes at most.  The
+    first box holds the first layer's line crossings twice over (deeper layers' features
+    may lie farther out).  Every facet must come out listed by both its regions.
+
+    Parameters
+    ----------
+    net : ReLUNetwork with 2 inputs.
+    dom_A, dom_b : the domain's rows (none for R^2).
+    start : a point inside a region: regions are numbered breadth first from its region,
+        neighbours in the order of their facets' neurons (the search's numbering).
+
+    Returns
+    -------
+    PlanarSubdivision
+        On an unbounded domain ``vertices``, ``poly``, ``count`` and ``edge_label``
+        describe the regions cut by the last box (labels from ``n_neurons + len(dom_b)``
+        on are its sides); ``bounded`` tells the regions bounded in the domain.
+
+    Raises
+    ------
+    BoxTooSmallError
+        If no box tried holds every feature of the complex.
+    DegenerateGeometryError
+        When float64 cannot settle the subdivision.
+
+    Examples
+    --------
+    >>> import complexlib as cl
+    >>> net = cl.as_network(cl.mlp([2, 4, 1], seed=0))
+    >>> sub = split_domain(net, np.zeros((0, 2)), np.zeros(0), start=np.array([0.01, 0.02]))
+    >>> len(sub.patterns), int(sub.bounded.sum())  # 1 + 4 + C(4, 2) regions, 3 bounded
+    (11, 3)
+    """
+    from .domain import domain_is_bounded
+
+    if net.input_dim != 2:
+        raise ValueError(
+            f"splitting polygons needs a network with 2 inputs; this one takes {net.input_dim}"
+        )
+    dom_A = np.asarray(dom_A, dtype=np.float64).reshape(-1, 2)
+    dom_b = np.asarray(dom_b, dtype=np.float64).reshape(-1)
+    N, nd = net.n_neurons, len(dom_b)
+    if len(dom_b) and domain_is_bounded(dom_A):
+        sub = split_polygons(net, dom_A, dom_b, start=start)
+        return _settled(net, sub, np.zeros(len(sub.bits), bool), dom_A, dom_b, start)
+    box_A = np.vstack([np.eye(2), -np.eye(2)])
+    s = last = _first_box(net, dom_A, dom_b, start)
+    for _ in range(BOX_TRIES):
+        last = s
+        try:
+            sub = split_polygons(
+                net, np.vstack([dom_A, box_A]), np.r_[dom_b, -np.full(4, s)], start=start
+            )
+        except ValueError:  # the domain does not meet this box
+            s *= BOX_GROWTH
+            continue
+        inside = np.arange(sub.edge_label.shape[1]) < sub.count[:, None]
+        cut = np.any(inside & (sub.edge_label >= N + nd), axis=1)
+        far = _settled(net, sub, cut, dom_A, dom_b, start)
+        if isinstance(far, PlanarSubdivision):
+            return far
+        s = max(s * BOX_GROWTH, 4.0 * far)  # to hold what was found outside, twice over
+    raise BoxTooSmallError(
+        f"after {BOX_TRIES} boxes, up to [-{last:.3g}, {last:.3g}]^2, some region across a "
+        "facet of a region the box cuts still lies wholly outside it"
+    )
+
+
+def _settled(
+    net: ReLUNetwork, sub: PlanarSubdivision, cut: Arr, dom_A: Arr, dom_b: Arr, start: Arr | None
+) -> PlanarSubdivision | float:
+    """``sub`` with the kernel's facets for the polygons ``cut`` by a box and the fine ones
+    (the split's for the fine ones where the kernel's are not listed from both sides), or,
+    when a region across a cut polygon's facet is none of the polygons, the largest
+    coordinate of the points found across."""
+    fine = _fine(sub, net.n_neurons) & ~cut
+    for use_fine in (True, False) if np.any(fine) else (False,):
+        redo = np.nonzero(cut | fine)[0] if use_fine else np.nonzero(cut)[0]
+        res = _kernel(net, sub.patterns[redo], sub.points[redo], dom_A, dom_b)
+        across = _ids_of(sub.bits, res.neighbor_bits)
+        if np.any(across < 0):
+            owner = redo[np.repeat(np.arange(len(redo)), np.diff(res.facet_ptr))]
+            out = (across < 0) & cut[owner]
+            if np.any(out):  # the box is too small
+                return float(np.max(np.abs(res.neighbor_point[out])))
+            continue  # a fine polygon's facet leads nowhere: keep the split's facets
+        try:
+            return _closed(sub, redo, res, across, start, net, cut)
+        except OneSidedError:
+            if not use_fine:
+                raise
+    raise DegenerateGeometryError("the split's polygons are not closed under crossing facets")
+
+
+class OneSidedError(DegenerateGeometryError):
+    """A facet listed by one of its two regions only."""
+
+
+def _closed(
+    sub: PlanarSubdivision,
+    redo: Arr,
+    res: Any,
+    across: Arr,
+    start: Arr | None,
+    net: ReLUNetwork,
+    cut: Arr,
+) -> PlanarSubdivision:
+    """``sub`` with the facets of the regions ``redo`` replaced by the kernel's (``res``,
+    neighbours ``across``), checked from both sides, renumbered breadth first; the
+    regions ``cut`` by a box are bounded when the kernel says so, the others are."""
+    P = len(sub.patterns)
+    if len(np.unique(sub.bits, axis=0)) != P:
+        raise DegenerateGeometryError("two polygons of the split carry the same pattern")
+    is_redo = np.zeros(P, dtype=bool)
+    is_redo[redo] = True
+    cnt = np.diff(sub.facet_ptr)
+    new_cnt = cnt.copy()
+    new_cnt[redo] = np.diff(res.facet_ptr)
+    ptr = np.zeros(P + 1, dtype=np.int64)
+    np.cumsum(new_cnt, out=ptr[1:])
+    neuron = np.empty(ptr[-1], dtype=np.int32)
+    nb = np.empty(ptr[-1], dtype=np.int64)
+    own = np.repeat(np.arange(P), cnt)
+    keep = ~is_redo[own]
+    at = ptr[own] + np.arange(len(own)) - sub.facet_ptr[own]
+    neuron[at[keep]], nb[at[keep]] = sub.facet_neuron[keep], sub.facet_neighbor[keep]
+    rown = np.repeat(np.arange(len(redo)), np.diff(res.facet_ptr))
+    at = ptr[redo[rown]] + np.arange(len(rown)) - res.facet_ptr[rown]
+    neuron[at], nb[at] = res.facet_neuron, across
+    owner = np.repeat(np.arange(P), new_cnt)
+    # facets by neuron within each region, as the split and the search list them
+    order = np.lexsort((neuron, owner))
+    neuron, nb = neuron[order], nb[order]
+    there = np.sort(owner * P + nb)
+    back = nb * P + owner
+    pos = np.minimum(np.searchsorted(there, back), max(len(there) - 1, 0))
+    if len(back) and not np.all(there[pos] == back):
+        k = int(np.argmax(there[pos] != back))
+        raise OneSidedError(
+            f"the facet (neuron {neuron[k]}) between regions of patterns "
+            f"{sub.patterns[owner[k]].tolist()} and {sub.patterns[nb[k]].tolist()} is listed "
+            "by one of them only"
+        )
+    n_dom = sub.n_domain_facets.copy()
+    n_dom[redo] = res.n_domain_facets
+    bounded = ~cut
+    bounded[redo] = res.bounded | ~cut[redo]
+    s0 = 0 if start is None else _start_region(net, sub.bits, sub.points, sub.vertices, start)
+    perm, depth = bfs_order(ptr, nb, s0)
+    if len(perm) != P:
+        raise DegenerateGeometryError(
+            f"the dual graph of the split is not connected ({len(perm)} of {P} regions)"
+        )
+    inv = np.empty(P, dtype=np.int64)
+    inv[perm] = np.arange(P)
+    idx, new_ptr = csr_take(ptr, perm)
+    return PlanarSubdivision(
+        patterns=sub.patterns[perm],
+        bits=sub.bits[perm],
+        points=sub.points[perm],
+        depth=depth,
+        n_domain_facets=n_dom[perm],
+        facet_ptr=new_ptr,
+        facet_neuron=neuron[idx],
+        facet_neighbor=inv[nb[idx]],
+        vertices=sub.vertices,
+        poly=sub.poly[perm],
+        count=sub.count[perm],
+        edge_label=sub.edge_label[perm],
+        bounded=bounded[perm],
     )

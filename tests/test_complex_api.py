@@ -142,7 +142,7 @@ def test_load_errors(tmp_path):
 
 def test_workers_equal_serial(cx):
     par = cl.Complex(cl.mlp([2, 8, 8, 1], seed=0))
-    par.bfs(workers=2, progress=False, batch_size=16)
+    par.bfs(workers=2, progress=False, batch_size=16, method="search")  # cx: the split
     assert np.array_equal(par.patterns, cx.patterns)  # same ids, same order
     assert np.array_equal(par.edges()[0], cx.edges()[0])
 

@@ -222,13 +222,15 @@ def test_auto_splits_2d_bounded_and_searches_otherwise(monkeypatch):
     net = cl.mlp([2, 6, 1], seed=0)
     cl.Complex(net, bound=1.0).bfs(progress=False)
     assert calls == [2]
-    cl.Complex(net).bfs(progress=False)  # all of R^2: the search
+    cl.Complex(net).bfs(progress=False)  # all of R^2: split in a box
+    open_wedge = cl.Polytope([[1.0, 0], [0, 1]], [1.0, 1.0])
+    cl.Complex(net, bound=open_wedge).bfs(progress=False)
+    assert calls == [2, 2, 2]
     cl.Complex(net, bound=1.0).bfs(progress=False, max_depth=1)
     cl.Complex(net, bound=1.0, facets="hull").bfs(progress=False)
     cl.Complex(cl.mlp([3, 4, 1], seed=0), bound=1.0).bfs(progress=False)
-    open_wedge = cl.Polytope([[1.0, 0], [0, 1]], [1.0, 1.0])
-    cl.Complex(net, bound=open_wedge).bfs(progress=False)
-    assert calls == [2]
+    cl.Complex(net).bfs(progress=False, method="search")
+    assert calls == [2, 2, 2]
 
 
 def test_auto_falls_back_to_the_search_when_the_split_cannot_settle(monkeypatch):
@@ -296,10 +298,6 @@ def test_positive_row_scaling_and_permutation_keep_the_regions():
 def test_clear_errors():
     with pytest.raises(ValueError, match="2 inputs"):
         cl.Complex(cl.mlp([3, 4, 1], seed=0), bound=1.0).split()
-    with pytest.raises(ValueError, match="bounded domain"):
-        cl.Complex(cl.mlp([2, 4, 1], seed=0)).split()
-    with pytest.raises(ValueError, match="unbounded"):
-        cl.Complex(cl.mlp([2, 4, 1], seed=0), bound=cl.Polytope([[1.0, 0]], [1.0])).split()
     cx = cl.Complex(cl.mlp([2, 4, 1], seed=0), bound=1.0)
     with pytest.raises(ValueError, match="max_regions"):
         cx.bfs(method="split", max_regions=3, progress=False)

@@ -1,0 +1,104 @@
+"""The polygon split on unbounded domains (``split2d.split_domain``): a box proven to
+hold every feature of the complex, against the search and closed forms."""
+
+from __future__ import annotations
+
+import warnings
+from math import comb
+
+import numpy as np
+import pytest
+from conftest import degenerate_nets, random_net
+from test_split2d import RANDOM, assert_same_complex, integer_net, split_and_search
+
+import complexlib as cl
+import complexlib.split2d as split2d
+
+UNBOUNDED = {
+    "halfplane": cl.Polytope([[1.0, 0.5]], [0.3]),
+    "wedge": cl.Polytope([[1.0, 0], [0, 1]], [1.0, 1.0]),
+    "strip": cl.Polytope([[1.0, 0], [-1.0, 0]], [0.5, 0.7]),
+    "orthant": cl.Polytope([[-1.0, 0], [0, -1.0]], [0.0, 0.0]),
+}
+
+
+@pytest.mark.parametrize(("widths", "seed"), [*RANDOM, ([2, 16, 16, 16, 16, 1], 1)])
+def test_random_nets_in_the_plane_equal_search(widths, seed):
+    a, b = split_and_search(random_net(widths, seed), None)
+    assert_same_complex(a, b)
+    assert a.complete and 0 < a.summary()["bounded"] < len(a)
+
+
+@pytest.mark.parametrize("name", sorted(degenerate_nets()))
+def test_degenerate_nets_in_the_plane_equal_search(name):
+    a, b = split_and_search(degenerate_nets()[name], None)
+    assert_same_complex(a, b)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("widths", [[2, 6, 6, 1], [2, 5, 5, 5, 1], [2, 2, 5, 1]])
+def test_integer_weights_in_the_plane(widths, seed):
+    """Lines through the origin and crossings of three or more lines."""
+    a, b = split_and_search(integer_net(widths, seed, bias=seed % 2 == 1), None)
+    assert_same_complex(a, b)
+
+
+@pytest.mark.parametrize("domain", sorted(UNBOUNDED))
+@pytest.mark.parametrize(("widths", "seed"), [([2, 8, 8, 1], 0), ([2, 6, 6, 6, 1], 3)])
+def test_unbounded_polygons_equal_search(domain, widths, seed):
+    a, b = split_and_search(random_net(widths, seed), UNBOUNDED[domain])
+    assert_same_complex(a, b)
+
+
+def test_parallel_lines_only_strips():
+    """No two first-layer lines cross: every region is a strip, none bounded."""
+    W = np.array([[1.0, 0.0], [2.0, 0.0], [-1.0, 0.0], [0.5, 0.0]])
+    b = np.array([-3.0, 1.0, 40.0, 0.2])
+    net = [(W, b), (np.ones((1, 4)), np.zeros(1))]
+    a, b_ = split_and_search(net, None)
+    assert_same_complex(a, b_)
+    assert len(a) == 5 and a.summary()["bounded"] == 0
+
+
+def test_one_layer_closed_form():
+    """n lines in general position: 1 + n + C(n, 2) regions, C(n - 1, 2) of them bounded."""
+    n = 12
+    rng = np.random.default_rng(11)
+    net = [(rng.standard_normal((n, 2)), rng.standard_normal(n)), (np.ones((1, n)), np.zeros(1))]
+    cx = cl.Complex(net)
+    cx.split()
+    assert len(cx) == 1 + n + comb(n, 2)
+    assert cx.summary()["bounded"] == comb(n - 1, 2)
+    assert cx.face_counts().sum() == 2 * cx.summary()["edges"]
+
+
+def test_a_box_too_small_grows(monkeypatch):
+    """Starting from a box far too small, the box grows until it holds every feature."""
+    sizes = []
+    real = split2d.split_polygons
+
+    def spy(net, A, b, start=None):
+        sizes.append(-float(b[-1]))
+        return real(net, A, b, start=start)
+
+    monkeypatch.setattr(split2d, "_first_box", lambda *a: 1e-3)
+    monkeypatch.setattr(split2d, "split_polygons", spy)
+    net = random_net([2, 12, 12, 1], 4)
+    a, b = split_and_search(net, None)
+    assert_same_complex(a, b)
+    assert len(sizes) >= 2 and sizes[1] >= split2d.BOX_GROWTH * sizes[0]
+
+
+def test_no_box_large_enough_falls_back_to_the_search(monkeypatch):
+    monkeypatch.setattr(split2d, "_first_box", lambda *a: 1e-3)
+    monkeypatch.setattr(split2d, "BOX_TRIES", 1)
+    net = random_net([2, 12, 12, 1], 4)
+    with pytest.raises(split2d.BoxTooSmallError, match="after 1 boxes"):
+        cl.Complex(net).bfs(method="split", progress=False)
+    a = cl.Complex(net)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not a geometry problem: no warning
+        a.bfs(progress=False)
+    b = cl.Complex(net)
+    b.bfs(progress=False, method="search")
+    assert_same_complex(a, b)
