@@ -18,6 +18,7 @@ from .parallel import check_backend, executor, inline
 from .patterns import pack, patterns_of, resolve_device, unpack
 from .region import Region, build_region
 from .search import BatchResult, generic_margin, process_batch, start_point
+from .split2d import split_domain
 from .store import RegionStore, keys_of, read_npz, write_npz
 
 __all__ = ["Complex"]
@@ -204,12 +205,8 @@ class Complex:
                 )
             if method == "split":
                 return self.split(torch_threads=torch_threads)
-            from .split2d import BoxTooSmallError
-
             try:
                 return self.split(torch_threads=torch_threads)
-            except BoxTooSmallError:  # features far out: the search finds them
-                self.store = RegionStore(self.net.n_neurons, self.net.input_dim)
             except DegenerateGeometryError as exc:
                 import warnings
 
@@ -308,10 +305,10 @@ class Complex:
         The domain polygon is cut by every neuron's line in turn (batched over the
         polygons, see :mod:`complexlib.split2d`): the same complex as :meth:`bfs`'s search
         (regions, ids, depths, facets, neighbours) in a fraction of the time.  An
-        unbounded domain (all of R^2 by default) is cut inside a box that is then proven
-        to hold every feature of the complex, or grown
-        (:func:`~complexlib.split2d.split_domain`).  The interior points are the means
-        of the regions' vertices (in the box).  Whatever an earlier search found is
+        unbounded domain (all of R^2 by default) is cut inside a box, and the few regions
+        wholly outside it are searched (:func:`~complexlib.split2d.split_domain`).  The
+        interior points are the means of the regions' vertices in the box (for a region
+        outside it, a point found by the search).  Whatever an earlier search found is
         replaced.
 
         Parameters
@@ -329,9 +326,7 @@ class Complex:
         ValueError
             If the network does not take 2 inputs, or the domain is empty.
         DegenerateGeometryError
-            If float64 cannot settle the subdivision, or (:class:`~complexlib.split2d.
-            BoxTooSmallError`) no box tried holds every feature of an unbounded domain's
-            complex (use ``bfs(method="search")``).
+            If float64 cannot settle the subdivision (use ``bfs(method="search")``).
 
         Examples
         --------
@@ -345,8 +340,6 @@ class Complex:
         >>> len(cx), summary["bounded"] < len(cx)
         (156, True)
         """
-        from .split2d import split_domain
-
         t0 = time.perf_counter()
         d = self.net.input_dim
         if d != 2:

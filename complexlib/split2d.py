@@ -71,9 +71,9 @@ from .domain import domain_polygon
 from .exceptions import DegenerateGeometryError
 from .graph import bfs_order, csr_take
 from .network import ReLUNetwork
-from .patterns import ZERO_RTOL, pack, patterns_of
+from .patterns import ZERO_RTOL, pack, patterns_of, unpack
 
-__all__ = ["BoxTooSmallError", "PlanarSubdivision", "split_domain", "split_polygons"]
+__all__ = ["PlanarSubdivision", "split_domain", "split_polygons"]
 
 Arr = np.ndarray
 
@@ -94,10 +94,6 @@ REFRESH_GROWTH = 4.0
 #: a pre-activation at a region's inner point this far from zero (relative to its terms)
 #: must have the sign the split gave the region
 CHECK_RTOL = 1e-9
-#: an unbounded domain is split inside a box; when the box proves too small it grows this
-#: much, at most ``BOX_TRIES`` boxes in all (see :func:`split_unbounded`)
-BOX_GROWTH = 16.0
-BOX_TRIES = 4
 #: first-layer rows whose pairwise crossings are formed at once (memory bound)
 CROSS_CHUNK = 512
 #: a polygon with a neuron edge or a width below this times ``1 + |x|`` has its facets
@@ -730,11 +726,6 @@ def split_polygons(
     )
 
 
-class BoxTooSmallError(DegenerateGeometryError):
-    """No box tried held every feature of an unbounded domain's complex (see
-    :func:`split_domain`); the search finds it instead."""
-
-
 def _first_box(net: ReLUNetwork, dom_A: Arr, dom_b: Arr, start: Arr | None) -> float:
     """Half-width of a box about the origin holding the first layer's and the domain's
     line crossings, the start point and the lines' nearest points to the origin, twice
@@ -821,20 +812,19 @@ def split_domain(
     """The activation regions of a 2-D network on a polygonal domain, bounded or not (all
     of R^2 included), with the search's facets: :func:`split_polygons`, checked.
 
-    An unbounded domain is cut by a box ``[-s, s]^2`` first.  A polygon off the box's
-    sides is a whole region, and its facets are the split's unless it is fine (an edge or
-    a width below ``FINE_RTOL (1 + |x|)``, where rounding may have drawn a crossing of
-    three lines as a short edge).  The facets of every polygon on a side of the box, and
-    of every fine one, are found by the search's own kernel
-    (:func:`complexlib.search.process_batch`, from the polygon's inner point), and the
-    region across each must be one of the polygons.  Then the polygons are closed under
-    crossing facets, and since the dual graph of the complex is connected they are all
-    its regions, each once (a region meets the convex box in one convex piece).  When
-    some region across is not a polygon (a feature of the complex lies outside the box)
-    the box grows ``BOX_GROWTH``-fold (or more, to hold the points found across those
-    facets four times over) and all is done again, ``BOX_TRIES`` boxes at most.  The
-    first box holds the first layer's line crossings twice over (deeper layers' features
-    may lie farther out).  Every facet must come out listed by both its regions.
+    An unbounded domain is cut by a box ``[-s, s]^2`` first (``s`` holds the first
+    layer's line crossings twice over).  A polygon off the box's sides is a whole region,
+    and its facets are the split's unless it is fine (an edge or a width below
+    ``FINE_RTOL (1 + |x|)``, where rounding may have drawn a crossing of three lines as a
+    short edge).  The facets of every polygon on a side of the box, and of every fine one,
+    are found by the search's own kernel (:func:`complexlib.search.process_batch`, from
+    the polygon's inner point).  A region across such a facet that is none of the
+    polygons lies wholly outside the box (deeper layers' lines may cross far out): the
+    search goes on from there, over facet crossings, until every region across is known.
+    The regions found are then closed under crossing facets, and since the dual graph of
+    the complex is connected they are all its regions, each once (a region meets the
+    convex box in one convex piece).  Every facet must come out listed by both its
+    regions.
 
     Parameters
     ----------
@@ -846,14 +836,13 @@ def split_domain(
     Returns
     -------
     PlanarSubdivision
-        On an unbounded domain ``vertices``, ``poly``, ``count`` and ``edge_label``
-        describe the regions cut by the last box (labels from ``n_neurons + len(dom_b)``
-        on are its sides); ``bounded`` tells the regions bounded in the domain.
+        On an unbounded domain ``vertices`` holds the vertices of the split and ``poly``,
+        ``count`` and ``edge_label`` describe the regions cut by the box (labels from
+        ``n_neurons + len(dom_b)`` on are its sides; a region wholly outside it has no
+        vertices, ``count`` 0); ``bounded`` tells the regions bounded in the domain.
 
     Raises
     ------
-    BoxTooSmallError
-        If no box tried holds every feature of the complex.
     DegenerateGeometryError
         When float64 cannot settle the subdivision.
 
@@ -877,53 +866,92 @@ def split_domain(
     if len(dom_b) and domain_is_bounded(dom_A):
         sub = split_polygons(net, dom_A, dom_b, start=start)
         return _settled(net, sub, np.zeros(len(sub.bits), bool), dom_A, dom_b, start)
-    box_A = np.vstack([np.eye(2), -np.eye(2)])
-    s = last = _first_box(net, dom_A, dom_b, start)
-    for _ in range(BOX_TRIES):
-        last = s
-        try:
-            sub = split_polygons(
-                net, np.vstack([dom_A, box_A]), np.r_[dom_b, -np.full(4, s)], start=start
-            )
-        except ValueError:  # the domain does not meet this box
-            s *= BOX_GROWTH
-            continue
-        inside = np.arange(sub.edge_label.shape[1]) < sub.count[:, None]
-        cut = np.any(inside & (sub.edge_label >= N + nd), axis=1)
-        far = _settled(net, sub, cut, dom_A, dom_b, start)
-        if isinstance(far, PlanarSubdivision):
-            return far
-        s = max(s * BOX_GROWTH, 4.0 * far)  # to hold what was found outside, twice over
-    raise BoxTooSmallError(
-        f"after {BOX_TRIES} boxes, up to [-{last:.3g}, {last:.3g}]^2, some region across a "
-        "facet of a region the box cuts still lies wholly outside it"
-    )
+    s = _first_box(net, dom_A, dom_b, start)
+    box_A, box_b = np.vstack([np.eye(2), -np.eye(2)]), -np.full(4, s)
+    try:
+        sub = split_polygons(net, np.vstack([dom_A, box_A]), np.r_[dom_b, box_b], start=start)
+    except ValueError as exc:  # (the box holds the start point, inside the domain)
+        msg = f"the domain cut by the box [-{s:.3g}, {s:.3g}]^2: {exc}"
+        raise DegenerateGeometryError(msg) from exc
+    inside = np.arange(sub.edge_label.shape[1]) < sub.count[:, None]
+    cut = np.any(inside & (sub.edge_label >= N + nd), axis=1)
+    return _settled(net, sub, cut, dom_A, dom_b, start)
 
 
 def _settled(
     net: ReLUNetwork, sub: PlanarSubdivision, cut: Arr, dom_A: Arr, dom_b: Arr, start: Arr | None
-) -> PlanarSubdivision | float:
+) -> PlanarSubdivision:
     """``sub`` with the kernel's facets for the polygons ``cut`` by a box and the fine ones
-    (the split's for the fine ones where the kernel's are not listed from both sides), or,
-    when a region across a cut polygon's facet is none of the polygons, the largest
-    coordinate of the points found across."""
+    (the split's for the fine ones where the kernel's are not listed from both sides, or
+    lead to none of the polygons), and the regions outside the box searched."""
     fine = _fine(sub, net.n_neurons) & ~cut
     for use_fine in (True, False) if np.any(fine) else (False,):
         redo = np.nonzero(cut | fine)[0] if use_fine else np.nonzero(cut)[0]
         res = _kernel(net, sub.patterns[redo], sub.points[redo], dom_A, dom_b)
         across = _ids_of(sub.bits, res.neighbor_bits)
-        if np.any(across < 0):
-            owner = redo[np.repeat(np.arange(len(redo)), np.diff(res.facet_ptr))]
-            out = (across < 0) & cut[owner]
-            if np.any(out):  # the box is too small
-                return float(np.max(np.abs(res.neighbor_point[out])))
-            continue  # a fine polygon's facet leads nowhere: keep the split's facets
+        owner = redo[np.repeat(np.arange(len(redo)), np.diff(res.facet_ptr))]
+        if np.any((across < 0) & ~cut[owner]):
+            if use_fine:
+                continue  # a fine polygon's facet leads nowhere: keep the split's facets
+            raise DegenerateGeometryError(
+                "a region across a facet of the split is none of its polygons"
+            )
+        out = _outside(net, sub.bits, res, across, dom_A, dom_b)
         try:
-            return _closed(sub, redo, res, across, start, net, cut)
+            return _closed(sub, redo, res, across, out, start, net, cut)
         except OneSidedError:
             if not use_fine:
                 raise
     raise DegenerateGeometryError("the split's polygons are not closed under crossing facets")
+
+
+@dataclass
+class _Outside:
+    """Regions wholly outside the box, found by the search (ids from ``P`` on)."""
+
+    bits: Arr  # (E, nbytes)
+    points: Arr  # (E, 2)
+    results: list  # BatchResult per round
+    across: list  # ids of the regions across each round's facets
+
+
+def _outside(
+    net: ReLUNetwork, bits: Arr, res: Any, across: Arr, dom_A: Arr, dom_b: Arr
+) -> _Outside:
+    """Search, over facet crossings, the regions across ``res``'s facets that are none of
+    the polygons ``bits`` (``across < 0``; filled in with their ids), and beyond."""
+    P = len(bits)
+    found: dict[bytes, int] = {}
+    new_bits: list[Arr] = []
+    new_pts: list[Arr] = []
+    out = _Outside(np.zeros((0, bits.shape[1]), np.uint8), np.zeros((0, 2)), [], [])
+
+    def name(r: Any, ids: Arr) -> tuple[Arr, Arr]:
+        """Ids for the unknown regions across ``r``'s facets; the new ones to process."""
+        todo = []
+        for k in np.nonzero(ids < 0)[0]:
+            key = r.neighbor_bits[k].tobytes()
+            if key not in found:
+                found[key] = P + len(found)
+                new_bits.append(r.neighbor_bits[k])
+                new_pts.append(r.neighbor_point[k])
+                todo.append(found[key])
+            ids[k] = found[key]
+        return np.array(todo, dtype=np.int64)
+
+    todo = name(res, across)
+    while todo.size:
+        tb = np.array([new_bits[i - P] for i in todo])
+        r = _kernel(
+            net, unpack(tb, net.n_neurons), np.array([new_pts[i - P] for i in todo]), dom_A, dom_b
+        )
+        ids = _ids_of(bits, r.neighbor_bits)
+        out.results.append(r)
+        out.across.append(ids)
+        todo = name(r, ids)
+    if new_bits:
+        out.bits, out.points = np.array(new_bits), np.array(new_pts)
+    return out
 
 
 class OneSidedError(DegenerateGeometryError):
@@ -935,32 +963,53 @@ def _closed(
     redo: Arr,
     res: Any,
     across: Arr,
+    out: _Outside,
     start: Arr | None,
     net: ReLUNetwork,
     cut: Arr,
 ) -> PlanarSubdivision:
-    """``sub`` with the facets of the regions ``redo`` replaced by the kernel's (``res``,
-    neighbours ``across``), checked from both sides, renumbered breadth first; the
-    regions ``cut`` by a box are bounded when the kernel says so, the others are."""
-    P = len(sub.patterns)
-    if len(np.unique(sub.bits, axis=0)) != P:
+    """``sub`` with the facets of the polygons ``redo`` replaced by the kernel's (``res``,
+    neighbours ``across``) and the regions ``out`` added, checked from both sides,
+    renumbered breadth first; the polygons ``cut`` by a box and the regions outside are
+    bounded when the kernel says so, the other polygons are."""
+    P0 = len(sub.patterns)
+    P = P0 + len(out.bits)
+    keys = np.sort(
+        np.ascontiguousarray(sub.bits).view(np.dtype((np.void, sub.bits.shape[1]))).ravel()
+    )
+    if np.any(keys[1:] == keys[:-1]):
         raise DegenerateGeometryError("two polygons of the split carry the same pattern")
+    # per region: where its facets come from (the split, or a kernel result and its rows)
+    blocks = [(redo, res, across)]
+    lo = P0
+    for r, ids in zip(out.results, out.across):
+        blocks.append((np.arange(lo, lo + len(r.bounded)), r, ids))
+        lo += len(r.bounded)
+    new_cnt = np.zeros(P, dtype=np.int64)
+    new_cnt[:P0] = np.diff(sub.facet_ptr)
+    n_dom = np.zeros(P, dtype=np.int32)
+    n_dom[:P0] = sub.n_domain_facets
+    bounded = np.ones(P, dtype=bool)
+    bounded[:P0] = ~cut
     is_redo = np.zeros(P, dtype=bool)
-    is_redo[redo] = True
-    cnt = np.diff(sub.facet_ptr)
-    new_cnt = cnt.copy()
-    new_cnt[redo] = np.diff(res.facet_ptr)
+    for ids, r, _ in blocks:
+        is_redo[ids] = True
+        new_cnt[ids] = np.diff(r.facet_ptr)
+        n_dom[ids] = r.n_domain_facets
+        bounded[ids] = r.bounded | ~np.r_[cut, np.ones(P - P0, bool)][ids]
     ptr = np.zeros(P + 1, dtype=np.int64)
     np.cumsum(new_cnt, out=ptr[1:])
     neuron = np.empty(ptr[-1], dtype=np.int32)
     nb = np.empty(ptr[-1], dtype=np.int64)
-    own = np.repeat(np.arange(P), cnt)
+    cnt = np.diff(sub.facet_ptr)
+    own = np.repeat(np.arange(P0), cnt)
     keep = ~is_redo[own]
     at = ptr[own] + np.arange(len(own)) - sub.facet_ptr[own]
     neuron[at[keep]], nb[at[keep]] = sub.facet_neuron[keep], sub.facet_neighbor[keep]
-    rown = np.repeat(np.arange(len(redo)), np.diff(res.facet_ptr))
-    at = ptr[redo[rown]] + np.arange(len(rown)) - res.facet_ptr[rown]
-    neuron[at], nb[at] = res.facet_neuron, across
+    for ids, r, acr in blocks:
+        rown = np.repeat(np.arange(len(ids)), np.diff(r.facet_ptr))
+        at = ptr[ids[rown]] + np.arange(len(rown)) - r.facet_ptr[rown]
+        neuron[at], nb[at] = r.facet_neuron, acr
     owner = np.repeat(np.arange(P), new_cnt)
     # facets by neuron within each region, as the split and the search list them
     order = np.lexsort((neuron, owner))
@@ -968,17 +1017,14 @@ def _closed(
     there = np.sort(owner * P + nb)
     back = nb * P + owner
     pos = np.minimum(np.searchsorted(there, back), max(len(there) - 1, 0))
+    bits = np.concatenate([sub.bits, out.bits]) if len(out.bits) else sub.bits
     if len(back) and not np.all(there[pos] == back):
         k = int(np.argmax(there[pos] != back))
         raise OneSidedError(
-            f"the facet (neuron {neuron[k]}) between regions of patterns "
-            f"{sub.patterns[owner[k]].tolist()} and {sub.patterns[nb[k]].tolist()} is listed "
-            "by one of them only"
+            f"the facet (neuron {neuron[k]}) between the regions of packed patterns "
+            f"{bits[owner[k]].tolist()} and {bits[nb[k]].tolist()} is listed by one of "
+            "them only"
         )
-    n_dom = sub.n_domain_facets.copy()
-    n_dom[redo] = res.n_domain_facets
-    bounded = ~cut
-    bounded[redo] = res.bounded | ~cut[redo]
     s0 = 0 if start is None else _start_region(net, sub.bits, sub.points, sub.vertices, start)
     perm, depth = bfs_order(ptr, nb, s0)
     if len(perm) != P:
@@ -988,18 +1034,27 @@ def _closed(
     inv = np.empty(P, dtype=np.int64)
     inv[perm] = np.arange(P)
     idx, new_ptr = csr_take(ptr, perm)
+    E = P - P0
+    pad = np.zeros((E, sub.poly.shape[1]), dtype=np.int64)
     return PlanarSubdivision(
-        patterns=sub.patterns[perm],
-        bits=sub.bits[perm],
-        points=sub.points[perm],
+        patterns=np.concatenate([sub.patterns, _unpack_or_empty(out.bits, sub.patterns)])[perm],
+        bits=bits[perm],
+        points=np.concatenate([sub.points, out.points])[perm],
         depth=depth,
         n_domain_facets=n_dom[perm],
         facet_ptr=new_ptr,
         facet_neuron=neuron[idx],
         facet_neighbor=inv[nb[idx]],
         vertices=sub.vertices,
-        poly=sub.poly[perm],
-        count=sub.count[perm],
-        edge_label=sub.edge_label[perm],
+        poly=np.concatenate([sub.poly, pad])[perm],
+        count=np.r_[sub.count, np.zeros(E, dtype=sub.count.dtype)][perm],
+        edge_label=np.concatenate([sub.edge_label, pad])[perm],
         bounded=bounded[perm],
     )
+
+
+def _unpack_or_empty(bits: Arr, like: Arr) -> Arr:
+    """``bits`` unpacked to patterns of ``like``'s width (none: an empty array)."""
+    if len(bits) == 0:
+        return np.zeros((0, like.shape[1]), dtype=like.dtype)
+    return unpack(bits, like.shape[1])

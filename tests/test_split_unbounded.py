@@ -3,7 +3,6 @@ hold every feature of the complex, against the search and closed forms."""
 
 from __future__ import annotations
 
-import warnings
 from math import comb
 
 import numpy as np
@@ -72,33 +71,22 @@ def test_one_layer_closed_form():
     assert cx.face_counts().sum() == 2 * cx.summary()["edges"]
 
 
-def test_a_box_too_small_grows(monkeypatch):
-    """Starting from a box far too small, the box grows until it holds every feature."""
-    sizes = []
-    real = split2d.split_polygons
-
-    def spy(net, A, b, start=None):
-        sizes.append(-float(b[-1]))
-        return real(net, A, b, start=start)
-
+def test_regions_outside_the_box_are_searched(monkeypatch):
+    """From a box far too small, every region is found (most of them outside it)."""
     monkeypatch.setattr(split2d, "_first_box", lambda *a: 1e-3)
-    monkeypatch.setattr(split2d, "split_polygons", spy)
     net = random_net([2, 12, 12, 1], 4)
     a, b = split_and_search(net, None)
     assert_same_complex(a, b)
-    assert len(sizes) >= 2 and sizes[1] >= split2d.BOX_GROWTH * sizes[0]
+    sub = split2d.split_domain(a.net, a._dom_A, a._dom_b)
+    assert np.sum(sub.count == 0) > len(sub.count) // 2  # no vertices: outside the box
 
 
-def test_no_box_large_enough_falls_back_to_the_search(monkeypatch):
-    monkeypatch.setattr(split2d, "_first_box", lambda *a: 1e-3)
-    monkeypatch.setattr(split2d, "BOX_TRIES", 1)
-    net = random_net([2, 12, 12, 1], 4)
-    with pytest.raises(split2d.BoxTooSmallError, match="after 1 boxes"):
-        cl.Complex(net).bfs(method="split", progress=False)
-    a = cl.Complex(net)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # not a geometry problem: no warning
-        a.bfs(progress=False)
-    b = cl.Complex(net)
-    b.bfs(progress=False, method="search")
+@pytest.mark.parametrize(("widths", "seed"), [([2, 16, 16, 1], 1), ([2, 16, 16, 16, 16, 1], 1)])
+def test_deep_features_far_out(widths, seed):
+    """Deeper layers' lines cross far beyond the first layer's crossings (these networks
+    have regions wholly outside the first box): found by the search from the box."""
+    net = cl.as_network(cl.mlp(widths, seed=seed))
+    sub = split2d.split_domain(net, np.zeros((0, 2)), np.zeros(0))
+    assert np.any(sub.count == 0)
+    a, b = split_and_search(net, None)
     assert_same_complex(a, b)
