@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .certificates import CERT_MIN_DIM, certified_facets
 from .exceptions import DegenerateGeometryError
 from .lp import LPStatus, solve_lp
 from .network import ReLUNetwork
@@ -403,7 +404,9 @@ def region_geometry(
     x0 : a point of the region used to scale the problem (optional).
     want_vertices : compute vertices of bounded regions (qhull; any d).
     lp : LP backend name.
-    method : ``"auto"`` (qhull up to ``HULL_MAX_DIM`` dimensions, else LPs), ``"hull"``
+    method : ``"auto"`` (from ``CERT_MIN_DIM`` dimensions rays and NNLS certificates,
+        :mod:`complexlib.certificates`; where they cannot decide, or below, qhull up to
+        ``HULL_MAX_DIM`` dimensions, else LPs), ``"hull"``
         (qhull; LPs where qhull cannot decide) or ``"lp"`` (one LP per candidate row).
     interior : a well-centred point strictly inside (e.g. from :func:`analytic_centers`):
         then no Chebyshev LP is solved and ``center``/``inradius`` are NaN.
@@ -447,10 +450,14 @@ def region_geometry(
     live, An, bn, rep, group = _normalise(A, b, point)
     if method not in FACET_METHODS:
         raise ValueError(f"unknown facet method {method!r}; valid: {', '.join(FACET_METHODS)}")
-    if method == "hull" or (method in ("auto", "planar", "polar") and d <= HULL_MAX_DIM):
+    res = None
+    if method in ("auto", "planar", "polar") and d >= CERT_MIN_DIM and not want_vertices:
+        cert = certified_facets(An, bn, point, rep, RTOL)
+        if cert is not None:
+            res = (*cert, None, None)
+    polar_ok = method == "hull" or (method in ("auto", "planar", "polar") and d <= HULL_MAX_DIM)
+    if res is None and polar_ok:
         res = _facets_polar(An, bn, point, rep, want_vertices)
-    else:
-        res = None
     if res is None:
         res = _facets_lp(An, bn, point, rep, radius, lp)
     fac_local, points, margin, bounded, verts, rays = res
