@@ -51,7 +51,7 @@ CERT_RTOL = 1e-10
 #: rounds of "certify, then shoot along the residuals" before giving up
 MAX_ROUNDS = 12
 #: rays shot first: the axes both ways and this many seeded random directions per dimension
-RANDOM_PER_DIM = 8
+RANDOM_PER_DIM = 24
 #: an NNLS residual above this times the tolerance is "clearly outside" (between: undecided)
 CLEAR = 10.0
 
