@@ -90,3 +90,22 @@ def test_deep_features_far_out(widths, seed):
     assert np.any(sub.count == 0)
     a, b = split_and_search(net, None)
     assert_same_complex(a, b)
+
+
+def test_fine_polygons_get_the_kernels_facets(monkeypatch):
+    """Integer weights put three lines through one point; in a large box rounding draws it
+    as a 5e-12 edge, a facet the search does not have.  That polygon is fine, so the kernel
+    decides its facets, and the split is the search's again."""
+    from pathlib import Path
+
+    f = np.load(Path(__file__).parent / "fixtures" / "integer_net_triple_points.npz")
+    net = [(f[f"W{i}"], f[f"b{i}"]) for i in range(5)]
+    a, box = split_and_search(net, 1e4)
+    assert_same_complex(a, box)
+    a, b = split_and_search(net, None)
+    assert_same_complex(a, b)
+    monkeypatch.setattr(split2d, "FINE_RTOL", 0.0)  # without the check: a facet too many
+    a = cl.Complex(net, bound=1e4)
+    a.split()
+    assert len(a) == len(box)
+    assert a.face_counts().sum() == box.face_counts().sum() + 2
