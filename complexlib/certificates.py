@@ -65,23 +65,6 @@ def _directions(d: int) -> np.ndarray:
     return np.vstack([np.eye(d), -np.eye(d), U])
 
 
-def _shoot(P: np.ndarray, U: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, bool]:
-    """The row each ray ``U[k]`` leaves through (-1: none), its value, and whether a ray
-    with a positive maximum had a tie (within ``tol``) for it."""
-    val = U @ P.T  # (k, m)
-    if P.shape[0] == 1:
-        best = np.zeros(len(U), dtype=np.int64)
-        vmax, second = val[:, 0], np.full(len(U), -np.inf)
-    else:
-        best = np.argmax(val, axis=1)
-        vmax = val[np.arange(len(U)), best]
-        val[np.arange(len(U)), best] = -np.inf
-        second = val.max(axis=1)
-    proper = vmax > tol
-    tie = proper & (vmax - second <= tol)
-    return np.where(proper & ~tie, best, -1), vmax, bool(tie.any())
-
-
 def _nnls_solver() -> Any:
     """scipy's compiled NNLS without the public wrapper's argument checks (a third of the
     cost of these tiny solves), or the public function where that is not there."""
@@ -161,22 +144,30 @@ def certified_facets(
     best_margin = np.full(m, -np.inf)
 
     def prove(U: np.ndarray) -> bool:
-        """Shoot ``U``; record facets and their best points.  False on a tie."""
-        row, vmax, tie = _shoot(P, U, tol)
-        if tie:
+        """Shoot ``U``; record facets and their best points.  False on a tie.
+
+        Ray ``u`` leaves through the row ``j`` maximising ``u . p_j`` (value ``v``), at
+        ``x0 + u / v``, where row ``k`` has slack ``s_k (1 - u . p_k / v)``.
+        """
+        val = U @ P.T  # (k, m)
+        r = np.arange(len(U))
+        j = np.argmax(val, axis=1)
+        vmax = val[r, j]
+        val[r, j] = -np.inf  # (so row j's own slack below is +inf)
+        second = val.max(axis=1) if m > 1 else np.full(len(U), -np.inf)
+        proper = vmax > tol
+        if np.any(proper & (vmax - second <= tol)):
             return False
-        hit = row >= 0
-        if not hit.any():
+        hit = np.nonzero(proper)[0]
+        if hit.size == 0:
             return True
-        q = x0 + U[hit] / vmax[hit, None]
-        vals = q @ A.T + bn[rep]  # (h, m)
-        j = row[hit]
-        vals[np.arange(len(j)), j] = -np.inf
-        margin = -vals.max(axis=1) if m > 1 else np.full(len(j), np.inf)
+        j, vmax = j[hit], vmax[hit]
+        margin = (s * (1.0 - val[hit] / vmax[:, None])).min(axis=1)
         order = np.lexsort((margin, j))  # by row, then margin: each row's best is last
         last = order[np.r_[j[order][1:] != j[order][:-1], True]]
         better = last[margin[last] > best_margin[j[last]]]
-        best_margin[j[better]], best_pt[j[better]] = margin[better], q[better]
+        best_margin[j[better]] = margin[better]
+        best_pt[j[better]] = x0 + U[hit[better]] / vmax[better, None]
         found[j] = True
         return True
 
