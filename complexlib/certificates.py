@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["certified_facets", "CERT_MIN_DIM"]
+__all__ = ["certified_facets", "positively_spanning", "CERT_MIN_DIM"]
 
 #: from this input dimension on, :func:`complexlib.geometry.region_geometry` tries this
 #: kernel before qhull or LPs
@@ -101,7 +101,12 @@ def _nnls_residual(M: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def certified_facets(
-    An: np.ndarray, bn: np.ndarray, x0: np.ndarray, rep: np.ndarray, rtol: float
+    An: np.ndarray,
+    bn: np.ndarray,
+    x0: np.ndarray,
+    rep: np.ndarray,
+    rtol: float,
+    bounded: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool] | None:
     """Facets of ``{x : An x + bn <= 0}`` (unit rows) by rays and certificates.
 
@@ -112,6 +117,8 @@ def certified_facets(
     rep : the rows to decide (one per group of coincident rows).
     rtol : a facet point's least distance to the other rows must exceed
         ``rtol (1 + |x0|)``.
+    bounded : whether the region is known to be bounded (its rows include a bounded
+        domain's), or ``None`` to decide it here.
 
     Returns
     -------
@@ -203,14 +210,24 @@ def certified_facets(
     F = np.nonzero(found)[0]
     if np.any(best_margin[F] <= rtol * scale):
         return None
-    bounded = _positively_spanning(P[F], tol / float(np.abs(P).max()))
+    if bounded is None:
+        bounded = positively_spanning(P[F], tol / float(np.abs(P).max()))
     if bounded is None:
         return None
     return rep[F], best_pt[F], best_margin[F], bounded
 
 
-def _positively_spanning(PF: np.ndarray, tol: float) -> bool | None:
-    """Whether the cone of the rows of ``PF`` is all of R^d (``None``: too close to call)."""
+def positively_spanning(PF: np.ndarray, tol: float = CERT_RTOL) -> bool | None:
+    """Whether the cone of the rows of ``PF`` is all of R^d (``None``: too close to call).
+
+    ``{x : PF x <= c}`` is bounded (when not empty) iff this holds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> positively_spanning(np.vstack([np.eye(3), -np.eye(3)])), positively_spanning(np.eye(3))
+    (True, False)
+    """
     m, d = PF.shape
     if m <= d:
         return False

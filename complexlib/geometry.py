@@ -395,6 +395,7 @@ def region_geometry(
     lp: str = "highs",
     method: str = "auto",
     interior: np.ndarray | None = None,
+    bounded: bool | None = None,
 ) -> RegionGeometry:
     """Chebyshev ball, facets, facet points and boundedness of ``{A x + b <= 0}``.
 
@@ -410,6 +411,8 @@ def region_geometry(
         (qhull; LPs where qhull cannot decide) or ``"lp"`` (one LP per candidate row).
     interior : a well-centred point strictly inside (e.g. from :func:`analytic_centers`):
         then no Chebyshev LP is solved and ``center``/``inradius`` are NaN.
+    bounded : ``True`` when the region is known to be bounded (its rows include a bounded
+        domain's): the certificates kernel then does not prove it again.
 
     Raises
     ------
@@ -452,7 +455,7 @@ def region_geometry(
         raise ValueError(f"unknown facet method {method!r}; valid: {', '.join(FACET_METHODS)}")
     res = None
     if method in ("auto", "planar", "polar") and d >= CERT_MIN_DIM and not want_vertices:
-        cert = certified_facets(An, bn, point, rep, RTOL)
+        cert = certified_facets(An, bn, point, rep, RTOL, bounded=bounded or None)
         if cert is not None:
             res = (*cert, None, None)
     polar_ok = method == "hull" or (method in ("auto", "planar", "polar") and d <= HULL_MAX_DIM)

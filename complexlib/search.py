@@ -238,6 +238,7 @@ def process_batch(
         dom_row = pf.has_domain_row
         owner = np.repeat(np.arange(B), np.diff(pf.ptr))
         n_dom[:] = np.bincount(owner[dom_row], minlength=B)
+    dom_bounded = _bounded_domain(dom_A) if d > POLAR_MAX_DIM else None
     for i in range(B):
         if pf is not None and pf.decided[i]:
             sl = slice(pf.ptr[i], pf.ptr[i + 1])
@@ -255,6 +256,7 @@ def process_batch(
                 lp=lp,
                 method="auto" if method == "polar" else method,
                 interior=inner[i],
+                bounded=dom_bounded,
             )
         except DegenerateGeometryError as exc:
             raise DegenerateGeometryError(
@@ -286,6 +288,17 @@ def process_batch(
         n_dom,
     )
     return _finish(net, patterns, A, facets, dom_A, dom_b, device)
+
+
+def _bounded_domain(dom_A: np.ndarray) -> bool | None:
+    """``True`` when the domain ``dom_A x + dom_b <= 0`` is bounded (so is every region),
+    else ``None`` (each region's boundedness is then decided with it)."""
+    from .certificates import positively_spanning
+
+    A = dom_A[np.linalg.norm(dom_A, axis=1) > 0]
+    if len(A) <= dom_A.shape[1]:
+        return None
+    return True if positively_spanning(A / np.linalg.norm(A, axis=1, keepdims=True)) else None
 
 
 #: Largest B * K * m of one call of the planar facet kernel (memory bound).
