@@ -136,6 +136,9 @@ def certified_facets(
     >>> f.tolist(), bounded
     ([0, 1, 2, 3], True)
     """
+    if not _NNLS:
+        _NNLS.append(_nnls_solver())
+    nnls = _NNLS[0]
     d = An.shape[1]
     A = An[rep]
     s = -(A @ x0 + bn[rep])
@@ -192,11 +195,14 @@ def certified_facets(
         M[:d, : len(F)] = P[F].T
         M[d] = pscale
         dirs = []
-        y = np.empty(d + 1)
-        y[d] = pscale
-        for i in todo:
-            y[:d] = P[i]
-            lam, res = _nnls_residual(M, y)
+        Y = np.empty((len(todo), d + 1))
+        Y[:, :d] = P[todo]
+        Y[:, d] = pscale
+        maxiter = 3 * M.shape[1]
+        for i, y in zip(todo.tolist(), Y):  # (the solver inlined: tens of calls a region)
+            lam, res, info = nnls(M, y, maxiter)
+            if info != 1:
+                return None
             if res <= tol:
                 redundant[i] = True
             elif res > CLEAR * tol:
