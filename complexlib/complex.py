@@ -146,8 +146,10 @@ class Complex:
             Number of joblib workers processing batches of the frontier.
         progress : bool
             Show a progress bar.
-        batch_size : int
-            Regions per batch (per worker).
+        batch_size : int, optional
+            Regions per batch (per worker).  Default: 512 for inputs of up to 3
+            dimensions, 256 up to 6, 128 above (a batch's work about even: a region costs
+            more as the dimension grows, and smaller rounds balance the workers better).
         backend : {"loky", "threading", "dask", "ray"}
             Where batches run when ``workers > 1`` (or always, for dask and ray):
             see :mod:`complexlib.parallel`.
@@ -190,6 +192,9 @@ class Complex:
             )
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
+        if batch_size is None:
+            d = self.net.input_dim
+            batch_size = 512 if d <= 3 else 256 if d <= 6 else 128
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if checkpoint_every < 1:
