@@ -109,3 +109,17 @@ def test_fine_polygons_get_the_kernels_facets(monkeypatch):
     a.split()
     assert len(a) == len(box)
     assert a.face_counts().sum() == box.face_counts().sum() + 2
+
+
+def test_auto_searches_very_wide_layers(monkeypatch):
+    """Above SPLIT_MAX_WIDTH neurons in a layer the split's marks cost more than the search."""
+    from complexlib import complex as complex_module
+
+    calls = []
+    real = cl.Complex.split
+    monkeypatch.setattr(cl.Complex, "split", lambda self, **k: calls.append(1) or real(self, **k))
+    monkeypatch.setattr(complex_module, "SPLIT_MAX_WIDTH", 8)
+    cl.Complex(cl.mlp([2, 9, 1], seed=0)).bfs(progress=False)
+    assert calls == []
+    cl.Complex(cl.mlp([2, 8, 8, 1], seed=0)).bfs(progress=False)
+    assert calls == [1]
