@@ -339,3 +339,19 @@ def test_small_grid_of_the_issue(tmp_path):
     write_csv(result_rows(runs), out / "results.csv")
     assert len(read_results(out / "results.csv")) == 16
     print(f"small grid: 16 runs in {seconds:.1f} s")
+
+
+def test_large_graphs_skip_the_tightening_bfs():
+    """Above tighten_max_nodes only the 2-sweep and BFS-tree bounds are run."""
+    rng = np.random.default_rng(0)
+    n = 400
+    edges = np.array([[i, i + 1] for i in range(n - 1)] + [[0, n // 2]])
+    extra = rng.integers(0, n, size=(40, 2))
+    edges = np.vstack([edges, extra[extra[:, 0] != extra[:, 1]]])
+    full = diameter_bounds(edges, n, exact_max_nodes=0, n_seeds=2, n_roots=2, max_bfs=50)
+    cut = diameter_bounds(
+        edges, n, exact_max_nodes=0, n_seeds=2, n_roots=2, max_bfs=50, tighten_max_nodes=n - 1
+    )
+    assert cut["diameter_bfs"] <= 2 * 2 + 2 * 2 < full["diameter_bfs"]
+    assert cut["diameter_lower"] <= full["diameter_lower"] <= full["diameter_upper"]
+    assert full["diameter_upper"] <= cut["diameter_upper"]
