@@ -371,7 +371,7 @@ class Complex:
         st.complete(
             np.full((P, d), np.nan),
             np.full(P, np.nan),
-            sub.bounded,
+            np.ones(P, dtype=bool) if sub.bounded is None else sub.bounded,
             sub.n_domain_facets,
             sub.facet_ptr,
             sub.facet_neuron,

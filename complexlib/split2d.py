@@ -926,8 +926,9 @@ def _outside(
     new_pts: list[Arr] = []
     out = _Outside(np.zeros((0, bits.shape[1]), np.uint8), np.zeros((0, 2)), [], [])
 
-    def name(r: Any, ids: Arr) -> tuple[Arr, Arr]:
-        """Ids for the unknown regions across ``r``'s facets; the new ones to process."""
+    def name(r: Any, ids: Arr) -> Arr:
+        """Give ids to the unknown regions across ``r``'s facets (in ``ids``); return the
+        ids of the regions new among them, to process next."""
         todo = []
         for k in np.nonzero(ids < 0)[0]:
             key = r.neighbor_bits[k].tobytes()
