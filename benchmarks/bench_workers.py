@@ -36,7 +36,13 @@ def main() -> None:
             start_workers(cl.as_network(net), w)
         cx = cl.Complex(net)
         t = time.perf_counter()
-        cx.bfs(workers=w, progress=False, batch_size=args.batch_size, backend=args.backend)
+        cx.bfs(  # the search: 2-D networks would otherwise be split, which has no workers
+            workers=w,
+            progress=False,
+            batch_size=args.batch_size,
+            backend=args.backend,
+            method="search",
+        )
         dt = time.perf_counter() - t
         if base is None:
             base, ref = dt, cx.patterns
