@@ -35,6 +35,9 @@ __all__ = ["BatchResult", "process_batch", "start_point", "crossing_check"]
 
 #: How many times the step across a facet is shrunk before giving up.
 MAX_SHRINK = 14
+#: then the steps tried longer than the first (multiples of it: a quarter of the facet
+#: point's margin), for facets too thin for a quarter-margin step to clear their own row
+GROW_STEPS = (2.0, 3.0, 3.6, 6.0, 16.0)
 #: Newton steps towards each region's analytic centre: the kernels need a point well
 #: inside, not the centre itself (8 steps: 30-35% less search time in 3-D than 30, with
 #: the same regions decided by the batched kernel); ``CENTRE_ITERS_LOW`` up to 3-D (4
@@ -396,21 +399,27 @@ def _finish(net, patterns, A, facets, dom_A, dom_b, device) -> BatchResult:
     nb_pat[~todo, f_neuron[~todo]] *= -1
     nb_pt[~todo] = q[~todo] + eps[~todo, None] * nvec[~todo]
     todo = np.nonzero(todo)[0]
-    for _ in range(MAX_SHRINK):
+    eps0 = eps.copy()
+    # shorter steps first (a step that went too far), then longer ones: a facet thinner than
+    # the genericity margin (a quarter of its margin lands within 10 RTOL (1 + |x|) of its
+    # own hyperplane) needs a step nearer its margin.  Any step the check accepts is sound.
+    scales = [0.125**k for k in range(1, MAX_SHRINK)] + list(GROW_STEPS)
+    for scale in [1.0, *scales]:
         if todo.size == 0:
             break
+        eps[todo] = eps0[todo] * scale
         x = q[todo] + eps[todo, None] * nvec[todo]
         s, ok = crossing_check(net, q[todo], x, dom_A, dom_b, device)
         nb_pat[todo[ok]] = s[ok]
         nb_pt[todo[ok]] = x[ok]
         todo = todo[~ok]
-        eps[todo] *= 0.125
     if todo.size:
         k = int(todo[0])
         i = int(np.searchsorted(ptr, k, side="right") - 1)
         raise DegenerateGeometryError(
             f"could not step across facet (neuron {f_neuron[k]}) of the region with pattern "
-            f"{patterns[i].tolist()} at {q[k].tolist()}: every step down to {eps[k]:.3g} "
+            f"{patterns[i].tolist()} at {q[k].tolist()}: every step from "
+            f"{eps0[k] * 0.125 ** (MAX_SHRINK - 1):.3g} to {eps0[k] * GROW_STEPS[-1]:.3g} "
             "landed on a hyperplane or outside the neighbouring region"
         )
     return BatchResult(

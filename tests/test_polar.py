@@ -200,3 +200,23 @@ def test_a_point_handed_down_far_out_is_pulled_in():
         want = set(region_geometry(A[k], b[k], method="lp").facets.tolist())
         got = set(res.facet_neuron[res.facet_ptr[k] : res.facet_ptr[k + 1]].tolist())
         assert got == want and 151 in got
+
+
+def test_a_facet_thinner_than_the_step_margin_is_crossed():
+    """Found by the grid (d5_w16_h4_t1): a 5-D region whose facet on its last hidden layer's
+    neuron 54 has a Chebyshev margin of 1.1e-8 at |x| ~ 35.  A quarter of the facet point's
+    margin (1.8e-9) lands within 10 RTOL (1 + |x|) of the facet's own row, and shorter steps
+    only come closer: the search used to stop there.  Longer steps clear it."""
+    from pathlib import Path
+
+    from complexlib.search import process_batch
+
+    f = np.load(Path(__file__).parent / "fixtures" / "thin_facet_5d.npz")
+    net = cl.as_network([(f[f"W{i}"], f[f"b{i}"]) for i in range(5)])
+    pat = f["pattern"].astype(np.int8)
+    r = process_batch(net, pat[None], f["center"][None], np.zeros((0, 5)), np.zeros(0))
+    assert r.facet_neuron.tolist() == [8, 13, 22, 26, 39, 54, 55]
+    k = r.facet_neuron.tolist().index(54)
+    across = pat.copy()
+    across[54] = -across[54]  # the last hidden layer: nothing else bends there
+    assert np.array_equal(r.neighbor_bits[k], cl.patterns.pack(across[None])[0])
