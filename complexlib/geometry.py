@@ -669,6 +669,47 @@ def _facets_lp(An, bn, x0, rep, radius, lp):
     )
 
 
+def facet_center(
+    A: np.ndarray, b: np.ndarray, j: int, x_hint: np.ndarray, lp: str = "highs"
+) -> tuple[np.ndarray, float] | None:
+    """The centre and radius of the largest ball of facet ``j`` of ``{A x + b <= 0}``.
+
+    The ball lies in row ``j``'s hyperplane and inside every row not coincident with it;
+    its radius is capped at ``1 + |x_hint|`` (unbounded facets).  ``None`` when row ``j``
+    is not a facet (radius not above ``RTOL (1 + |x_hint|)``) or the LP fails.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
+    >>> c, r = facet_center(A, -np.ones(4), 0, np.zeros(2))
+    >>> np.round(c + 0.0, 6).tolist(), round(r, 6)  # the square's right side: centre, half-length
+    ([1.0, 0.0], 1.0)
+    """
+    live, An, bn, rep, group = _normalise(A, b, x_hint)
+    at = int(np.searchsorted(live, j))
+    if at >= len(live) or live[at] != j:
+        return None
+    others = np.nonzero(group != group[at])[0]
+    d = A.shape[1]
+    scale = 1.0 + float(np.linalg.norm(x_hint))
+    c = np.zeros(d + 1)
+    c[d] = -1.0
+    res = solve_lp(
+        c,
+        np.hstack([An[others], np.ones((len(others), 1))]),
+        -bn[others],
+        A_eq=np.r_[An[at], 0.0][None, :],
+        b_eq=np.array([-bn[at]]),
+        lb=np.r_[np.full(d, -np.inf), 0.0],
+        ub=np.r_[np.full(d, np.inf), scale],
+        backend=lp,
+    )
+    if res.status is not LPStatus.OPTIMAL or res.x is None or not res.x[d] > RTOL * scale:
+        return None
+    return res.x[:d], float(res.x[d])
+
+
 def _is_bounded_lp(An: np.ndarray, lp: str) -> bool:
     """Bounded iff the rows span R^d and ``An^T lam = 0`` has a solution ``lam >= 1``."""
     d = An.shape[1]

@@ -220,3 +220,23 @@ def test_a_facet_thinner_than_the_step_margin_is_crossed():
     across = pat.copy()
     across[54] = -across[54]  # the last hidden layer: nothing else bends there
     assert np.array_equal(r.neighbor_bits[k], cl.patterns.pack(across[None])[0])
+
+
+def test_a_thin_facet_with_a_narrow_step_window_is_crossed_from_its_centre():
+    """The same grid run, next region: its facet on neuron 39 (margin 1.5e-8) can be crossed
+    from the kernel's facet point only with steps near 4e-9 (the genericity band is 3.6e-9,
+    another row of the region across is 3.9e-9 away); from the facet's Chebyshev centre (an
+    LP) steps of 4e-9 to 1e-8 all work."""
+    from pathlib import Path
+
+    from complexlib.search import process_batch
+
+    f = np.load(Path(__file__).parent / "fixtures" / "thin_facet_5d.npz")
+    net = cl.as_network([(f[f"W{i}"], f[f"b{i}"]) for i in range(5)])
+    pat = f["pattern2"].astype(np.int8)
+    r = process_batch(net, pat[None], f["center2"][None], np.zeros((0, 5)), np.zeros(0))
+    assert 39 in r.facet_neuron.tolist()
+    k = r.facet_neuron.tolist().index(39)
+    across = pat.copy()
+    across[39] = -across[39]
+    assert np.array_equal(r.neighbor_bits[k], cl.patterns.pack(across[None])[0])
