@@ -65,6 +65,7 @@ def _directions(d: int) -> np.ndarray:
     return np.vstack([np.eye(d), -np.eye(d), U])
 
 
+@lru_cache(maxsize=1)
 def _nnls_solver() -> Any:
     """scipy's compiled NNLS without the public wrapper's argument checks (a third of the
     cost of these tiny solves), or the public function where that is not there."""
@@ -86,15 +87,10 @@ def _nnls_solver() -> Any:
         return public
 
 
-_NNLS: list[Any] = []
-
-
 def _nnls_residual(M: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     """``min |M lam - y|`` over ``lam >= 0``: ``(lam, residual)``, residual inf when the
     solver stops on its iteration limit (``M``, ``y`` float64, C-ordered, finite)."""
-    if not _NNLS:
-        _NNLS.append(_nnls_solver())
-    lam, res, info = _NNLS[0](M, y, 3 * M.shape[1])
+    lam, res, info = _nnls_solver()(M, y, 3 * M.shape[1])
     if info != 1:
         return np.zeros(M.shape[1]), np.inf
     return lam, float(res)
@@ -136,9 +132,7 @@ def certified_facets(
     >>> f.tolist(), bounded
     ([0, 1, 2, 3], True)
     """
-    if not _NNLS:
-        _NNLS.append(_nnls_solver())
-    nnls = _NNLS[0]
+    nnls = _nnls_solver()
     d = An.shape[1]
     A = An[rep]
     s = -(A @ x0 + bn[rep])

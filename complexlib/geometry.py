@@ -640,24 +640,12 @@ def _facets_lp(An, bn, x0, rep, radius, lp):
     rep_mask[rep] = True
     others_all = np.nonzero(rep_mask)[0]
     fac, pts, margins = [], [], []
-    c = np.zeros(d + 1)
-    c[d] = -1.0
     for j in rep:
-        oth = others_all[others_all != j]
-        res = solve_lp(
-            c,
-            np.hstack([An[oth], np.ones((len(oth), 1))]),
-            -bn[oth],
-            A_eq=np.r_[An[j], 0.0][None, :],
-            b_eq=np.array([-bn[j]]),
-            lb=np.r_[np.full(d, -np.inf), 0.0],
-            ub=np.r_[np.full(d, np.inf), cap],
-            backend=lp,
-        )
-        if res.status is LPStatus.OPTIMAL and res.x is not None and res.x[d] > RTOL * scale:
+        ball = _facet_ball(An, bn, j, others_all[others_all != j], cap, lp)
+        if ball is not None and ball[1] > RTOL * scale:
             fac.append(j)
-            pts.append(res.x[:d])
-            margins.append(res.x[d])
+            pts.append(ball[0])
+            margins.append(ball[1])
     bounded = _is_bounded_lp(An[rep], lp)
     return (
         np.array(fac, dtype=np.int64),
@@ -690,22 +678,33 @@ def facet_center(
     at = int(np.searchsorted(live, j))
     if at >= len(live) or live[at] != j:
         return None
-    others = np.nonzero(group != group[at])[0]
-    d = A.shape[1]
     scale = 1.0 + float(np.linalg.norm(x_hint))
+    ball = _facet_ball(An, bn, at, np.nonzero(group != group[at])[0], scale, lp)
+    if ball is None or not ball[1] > RTOL * scale:
+        return None
+    return ball
+
+
+def _facet_ball(
+    An: np.ndarray, bn: np.ndarray, j: int, others: np.ndarray, cap: float, lp: str
+) -> tuple[np.ndarray, float] | None:
+    """``max t  s.t.  An_i x + t <= -bn_i (i in others),  An_j x = -bn_j,  0 <= t <= cap``
+    (unit rows): the centre ``x`` and radius ``t`` of the largest ball of row ``j``'s
+    facet, or ``None`` when the LP ends otherwise than optimal."""
+    d = An.shape[1]
     c = np.zeros(d + 1)
     c[d] = -1.0
     res = solve_lp(
         c,
         np.hstack([An[others], np.ones((len(others), 1))]),
         -bn[others],
-        A_eq=np.r_[An[at], 0.0][None, :],
-        b_eq=np.array([-bn[at]]),
+        A_eq=np.r_[An[j], 0.0][None, :],
+        b_eq=np.array([-bn[j]]),
         lb=np.r_[np.full(d, -np.inf), 0.0],
-        ub=np.r_[np.full(d, np.inf), scale],
+        ub=np.r_[np.full(d, np.inf), cap],
         backend=lp,
     )
-    if res.status is not LPStatus.OPTIMAL or res.x is None or not res.x[d] > RTOL * scale:
+    if res.status is not LPStatus.OPTIMAL or res.x is None:
         return None
     return res.x[:d], float(res.x[d])
 
