@@ -34,6 +34,7 @@ equal; from 7-D the padded hull arrays cost more than they save).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 from math import comb
 
@@ -51,6 +52,10 @@ HULL_RTOL = 1e-10
 MAX_SUBSETS = 12_000
 #: bound on ``regions x subsets x points`` of one array operation (memory)
 CHUNK = 1 << 22
+#: upper ends of the classes of proven-vertex counts whose hulls are built in one call
+#: (a region's points padded with copies of 0 up to the largest count of its class):
+#: fewer array calls per batch against a little padding
+K_CLASSES = (5, 8, 11, 15, 20, 27, 36, 48, 64, 1 << 30)
 #: rounds of "find the points outside, shoot along the facet normals"
 MAX_ROUNDS = 12
 #: rounding allowance (times the region's scale) in the test that picks the rows compared
@@ -74,6 +79,7 @@ class PolarFacets:
     decided: np.ndarray  # (B,) bool
 
 
+@lru_cache(maxsize=16)
 def _directions(d: int) -> np.ndarray:
     """Fixed, well spread unit directions: the axes both ways and seeded random ones."""
     rng = np.random.default_rng(12345 + d)
@@ -117,10 +123,11 @@ def _shoot(P, live, U, tol):
     return row, ambiguous
 
 
-def _hull(S, tol):
+def _hull(S, tol, n_real=None):
     """Supporting hyperplanes through ``d``-subsets of the points ``S`` (Bk, K, d).
 
-    Returns ``(normal, offset, valid, flat, flat_normal)``: unit outer normals and
+    With ``n_real`` (Bk,), only ``S[k, :n_real[k]]`` are a region's points and the rest
+    copies of ``S[k, 0]`` (padding): subsets holding one are not counted.  Returns ``(normal, offset, valid, flat, flat_normal)``: unit outer normals and
     offsets (``normal . y <= offset`` on every point) of each subset, whether it
     supports the set, and for each region whether every point lies on one hyperplane
     (no full hull yet), with that hyperplane's normal.
@@ -146,6 +153,8 @@ def _hull(S, tol):
     size = np.linalg.norm(normal, axis=2)
     hadamard = np.prod(np.linalg.norm(M, axis=3), axis=2)
     independent = size > 1e-9 * hadamard
+    if n_real is not None:
+        independent &= idx[:, -1][None, :] < n_real[:, None]
     normal = normal / np.where(independent, size, 1.0)[:, :, None]
     offset = (normal * Y[:, :, 0]).sum(axis=2)
     side = np.matmul(normal, S.transpose(0, 2, 1)) - offset[:, :, None]
@@ -160,6 +169,15 @@ def _hull(S, tol):
     offset[flip] *= -1.0
     valid = independent & (below | above)
     return normal, offset, valid, flat, flat_normal
+
+
+@lru_cache(maxsize=16)
+def _max_count(r: int) -> int:
+    """The most proven points whose ``C(K + 1, r)`` subsets stay within ``MAX_SUBSETS``."""
+    K = r
+    while comb(K + 2, r) <= MAX_SUBSETS:
+        K += 1
+    return K
 
 
 def _compress(g, normal, offset, valid):
@@ -209,25 +227,31 @@ def _vertices(P, live, tol, decided):
             break
         counts = found[todo].sum(axis=1)
         next_todo: list[np.ndarray] = []
-        for K in np.unique(counts):
-            grp = todo[counts == K]
-            if comb(int(K) + 1, r) > MAX_SUBSETS:
-                decided[grp] = False
-                continue
-            if K < r:  # too few to span: shoot across the span of those found
-                verts = np.nonzero(found[grp])[1].reshape(len(grp), int(K))
-                U = np.broadcast_to(U0, (len(grp),) + U0.shape)
-                if K:
-                    Qb = np.linalg.qr(P[grp[:, None], verts].transpose(0, 2, 1))[0]
-                    U = U - np.matmul(np.matmul(U, Qb), Qb.transpose(0, 2, 1))
-                next_todo.append(_grow(P, live, tol, found, decided, grp, U))
-                continue
-            step = max(1, CHUNK // (comb(int(K) + 1, r) * (int(K) + 1)))
+        over = counts > _max_count(r)
+        decided[todo[over]] = False
+        few = counts < r
+        for K in np.unique(counts[few & ~over]):  # too few to span: shoot across their span
+            grp = todo[few & (counts == K)]
+            verts = np.nonzero(found[grp])[1].reshape(len(grp), int(K))
+            U = np.broadcast_to(U0, (len(grp),) + U0.shape)
+            if K:
+                Qb = np.linalg.qr(P[grp[:, None], verts].transpose(0, 2, 1))[0]
+                U = U - np.matmul(np.matmul(U, Qb), Qb.transpose(0, 2, 1))
+            next_todo.append(_grow(P, live, tol, found, decided, grp, U))
+        cls = np.searchsorted(K_CLASSES, counts)
+        for c in np.unique(cls[~few & ~over]):
+            sel = ~few & ~over & (cls == c)
+            grp, kg = todo[sel], counts[sel]
+            K = int(kg.max())
+            step = max(1, CHUNK // (comb(K + 1, r) * (K + 1)))
             for lo in range(0, len(grp), step):
-                g = grp[lo : lo + step]
-                verts = np.nonzero(found[g])[1].reshape(len(g), int(K))
-                S = np.concatenate([np.zeros((len(g), 1, r)), P[g[:, None], verts]], axis=1)
-                normal, offset, valid, flat, fn = _hull(S, tol[g])
+                g, kk = grp[lo : lo + step], kg[lo : lo + step]
+                # the proven points first, then copies of 0 up to K
+                verts = np.argsort(~found[g], axis=1, kind="stable")[:, :K]
+                real = np.arange(K)[None, :] < kk[:, None]
+                pts = np.where(real[..., None], P[g[:, None], verts], 0.0)
+                S = np.concatenate([np.zeros((len(g), 1, r)), pts], axis=1)
+                normal, offset, valid, flat, fn = _hull(S, tol[g], kk + 1)
                 if flat.any():  # all on one hyperplane through 0: shoot off it both ways
                     U = np.stack([fn[flat], -fn[flat]], axis=1)
                     next_todo.append(_grow(P, live, tol, found, decided, g[flat], U))
