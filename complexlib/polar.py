@@ -127,10 +127,11 @@ def _hull(S, tol, n_real=None):
     """Supporting hyperplanes through ``d``-subsets of the points ``S`` (Bk, K, d).
 
     With ``n_real`` (Bk,), only ``S[k, :n_real[k]]`` are a region's points and the rest
-    copies of ``S[k, 0]`` (padding): subsets holding one are not counted.  Returns ``(normal, offset, valid, flat, flat_normal)``: unit outer normals and
-    offsets (``normal . y <= offset`` on every point) of each subset, whether it
-    supports the set, and for each region whether every point lies on one hyperplane
-    (no full hull yet), with that hyperplane's normal.
+    copies of ``S[k, 0]`` (padding): subsets holding one are not counted.  Returns
+    ``(normal, offset, valid, flat, flat_normal)``: unit outer normals and offsets
+    (``normal . y <= offset`` on every point) of each subset, whether it supports the
+    set, and for each region whether every point lies on one hyperplane (no full hull
+    yet), with that hyperplane's normal.
     """
     Bk, K, d = S.shape
     idx = np.array(list(combinations(range(K), d)), dtype=np.int64)  # (C, d)
