@@ -305,24 +305,72 @@ def _vertices_qhull(P, live, tol, decided):
     The subsets of :func:`_vertices` grow as ``C(K, r)``; qhull's cost grows gently, so
     from rank 4 on one qhull call per region (and everything around it batched) is faster.
     """
-    from scipy.spatial import ConvexHull, QhullError
+    from scipy.spatial import QhullError
 
     B, m, r = P.shape
     decided = decided.copy()
     found = np.zeros((B, m), dtype=bool)
-    hulls = []
-    for k in np.nonzero(decided)[0]:
-        rows = np.nonzero(live[k])[0]
+    hull = _qhull_hull()
+    ks: list[int] = []
+    eqs: list[np.ndarray] = []
+    S = np.zeros((m + 1, r))
+    for k in np.flatnonzero(decided):
+        rows = np.flatnonzero(live[k])
+        S[1 : len(rows) + 1] = P[k, rows]
         try:
-            hull = ConvexHull(np.vstack([np.zeros((1, r)), P[k, rows]]))
+            simplices, e = hull(S[: len(rows) + 1])
         except QhullError:
             decided[k] = False
             continue
-        v = hull.vertices[hull.vertices > 0] - 1
-        found[k, rows[v]] = True
-        e = hull.equations  # n . y + off <= 0 inside
-        hulls.append((np.array([k]), e[None, :, :-1], -e[None, :, -1], np.ones((1, len(e)), bool)))
-    return (found & decided[:, None], *_pad_hulls(hulls, B, r), decided)
+        on = np.zeros(len(rows) + 1, dtype=bool)
+        on[simplices.ravel()] = True
+        found[k, rows[on[1:]]] = True
+        ks.append(int(k))
+        eqs.append(e)  # n . y + off <= 0 inside
+    H = max((len(e) for e in eqs), default=0)
+    Hn, Hc, Hv = np.zeros((B, H, r)), np.ones((B, H)), np.zeros((B, H), dtype=bool)
+    if eqs:
+        cnt = np.array([len(e) for e in eqs])
+        E = np.concatenate(eqs)
+        kk = np.repeat(ks, cnt)
+        slot = np.arange(len(E)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        Hn[kk, slot], Hc[kk, slot], Hv[kk, slot] = E[:, :-1], -E[:, -1], True
+    return (found & decided[:, None], Hn, Hc, Hv, decided)
+
+
+@lru_cache(maxsize=1)
+def _qhull_hull():
+    """``hull(S) -> (simplices, equations)``: qhull's convex hull of the points ``S``.
+
+    The options are :class:`scipy.spatial.ConvexHull`'s defaults (``Qt``, and ``Qx`` from
+    5-D on); the call goes to scipy's ``_Qhull`` directly, without the wrapper's vertex
+    and neighbour bookkeeping (~20 us of ~100 us a 5-D region).  Where that private class
+    is missing or has changed, the public class is used.
+    """
+    from scipy.spatial import ConvexHull
+
+    def public(S):
+        h = ConvexHull(S)
+        return h.simplices, h.equations
+
+    try:
+        from scipy.spatial import _qhull
+
+        def direct(S):
+            q = _qhull._Qhull(b"i", S, b"Qx" if S.shape[1] >= 5 else b"", required_options=b"Qt")
+            try:
+                simplices, _, equations, _, _ = q.get_simplex_facet_array()
+            finally:
+                q.close()
+            return simplices, equations
+
+        probe = np.vstack([np.zeros((1, 4)), np.eye(4)])
+        got, want = direct(probe), public(probe)
+        if sorted(map(sorted, got[0].tolist())) == sorted(map(sorted, want[0].tolist())):
+            return direct
+    except Exception:  # noqa: BLE001 - any change of the private API: the public class
+        pass
+    return public
 
 
 def _offsets(found, Hn, Hc, Hv, P, tol):
