@@ -28,7 +28,12 @@ The subsets grow as ``C(K, d)``, so from rank 4 on the hull of ``Q`` comes from 
 qhull call per region instead, everything around it still batched (search regions per
 CPU-second against the per-region path: 4-D 5.1k against 1.6k, 5-D 4.0k against 1.6k,
 6-D 1.8k against 1.2k; against the subsets in 4-D 5.1k against 2.8k, in 3-D about
-equal; from 7-D the padded hull arrays cost more than they save).
+equal; from 7-D the padded hull arrays cost more than they save).  qhull is called
+through scipy's ``_Qhull`` without the ``ConvexHull`` wrapper, which took a fifth of a
+5-D region's hull time and, with the per-region padding it replaced, made batches of
+4-D regions 1.6x slower.  In 3-D the subset hulls of regions with similar vertex counts
+are built in one call (``K_CLASSES``): the call count, not the arithmetic, is what a
+batch of a few hundred regions pays for.
 """
 
 from __future__ import annotations
