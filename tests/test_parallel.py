@@ -51,6 +51,18 @@ def test_loky_pool_does_remote_work_and_is_kept(serial, monkeypatch):
     assert same(cx2, serial)
 
 
+def test_a_kept_pool_is_ready_at_once():
+    """A search on a started pool does not wait for new warm-up tasks (its first rounds
+    would otherwise run in the calling process alone)."""
+    from complexlib import parallel
+
+    net = cl.as_network(cl.mlp([3, 8, 8, 1], seed=5))
+    parallel.start_workers(net, 2)
+    with parallel.executor("loky", 2, net) as submit:
+        assert submit.ready()
+        assert submit(lambda n, x: x + 1, 1).result() == 2
+
+
 def test_dask_local_cluster_on_loopback(serial):
     distributed = pytest.importorskip("dask.distributed")
     with (

@@ -240,3 +240,68 @@ def test_a_thin_facet_with_a_narrow_step_window_is_crossed_from_its_centre():
     across = pat.copy()
     across[39] = -across[39]
     assert np.array_equal(r.neighbor_bits[k], cl.patterns.pack(across[None])[0])
+
+
+def test_padded_subset_hulls_equal_unpadded():
+    """The 3-D hull of a count class: points padded with copies of 0 give the hyperplanes of
+    the unpadded points, and no others."""
+    from complexlib.polar import _hull
+
+    rng = np.random.default_rng(3)
+    for K in (3, 5, 8):
+        S = np.concatenate([np.zeros((20, 1, 3)), rng.standard_normal((20, K, 3))], axis=1)
+        tol = np.full(20, 1e-12)
+        ref = _hull(S, tol)
+        pad = np.concatenate([S, np.zeros((20, 4, 3))], axis=1)
+        got = _hull(pad, tol, np.full(20, K + 1))
+        for k in range(20):
+            want = {tuple(np.round(n, 9)) for n, v in zip(ref[0][k], ref[2][k]) if v}
+            have = [tuple(np.round(n, 9)) for n, v in zip(got[0][k], got[2][k]) if v]
+            assert len(have) == len(set(have)) == len(want) and set(have) == want
+        assert np.array_equal(ref[3], got[3])
+
+
+def test_uneven_vertex_counts_in_one_batch_match_lp():
+    """Regions with few and many facets in one batch (several count classes, padding)."""
+    rng = np.random.default_rng(11)
+    parts = []
+    for m in (4, 6, 9, 14, 24):
+        A, b = _random_polyhedra(rng, 12, m, 3)
+        A = np.concatenate([A, np.zeros((12, 24 - m, 3))], axis=1)  # zero rows: ignored
+        b = np.concatenate([b, -np.ones((12, 24 - m))], axis=1)
+        parts.append((A, b))
+    A = np.concatenate([p[0] for p in parts])
+    b = np.concatenate([p[1] for p in parts])
+    x0 = analytic_centers(A, b, np.zeros((len(A), 3)))
+    pf = _compare(A, b, x0, 24)
+    assert pf.decided.mean() > 0.9
+    assert len(set(np.diff(pf.ptr).tolist())) >= 4  # the batch held several facet counts
+
+
+def test_qhull_without_the_private_class_gives_the_same_facets(monkeypatch):
+    """`_qhull_hull` falls back to scipy's public ConvexHull; both give the same facets."""
+    from scipy.spatial import _qhull
+
+    import complexlib.polar as polar
+
+    rng = np.random.default_rng(4)
+    A, b = _random_polyhedra(rng, 30, 16, 5)
+    x0 = analytic_centers(A, b, np.zeros((30, 5)))
+    args = (A, b, x0, 16, 1.0 + np.linalg.norm(x0, axis=1), RTOL)
+    polar._qhull_hull.cache_clear()
+    fast = polar.polar_facets(*args)
+    assert polar._qhull_hull().__name__ == "direct"
+
+    def broken(*a, **k):
+        raise TypeError("changed signature")
+
+    monkeypatch.setattr(_qhull, "_Qhull", broken)
+    polar._qhull_hull.cache_clear()
+    try:
+        assert polar._qhull_hull().__name__ == "public"
+        slow = polar.polar_facets(*args)
+    finally:
+        polar._qhull_hull.cache_clear()
+    for f in ("ptr", "row", "bounded", "decided"):
+        assert np.array_equal(getattr(fast, f), getattr(slow, f)), f
+    assert np.allclose(fast.point, slow.point, rtol=0, atol=1e-12)
