@@ -381,15 +381,22 @@ def _generic_crossings(net, patterns, owner, f_neuron, q, eps, nvec, dom_A, dom_
     return ~ok
 
 
-def _cross_from_centre(net, Ak, bk, j, q, nb_pat, nb_pt, k, dom_A, dom_b, device) -> bool:
+def _cross_from_centre(
+    net, pattern, Ak, bk, j, q, nb_pat, nb_pt, k, dom_A, dom_b, device
+) -> bool:
     """Cross facet ``j`` of ``{Ak x + bk <= 0}`` (and the domain) from its Chebyshev centre.
 
     The facet's largest inscribed ball (one LP, :func:`complexlib.geometry.facet_center`)
     gives the point of the facet farthest from the other rows; steps of a fraction of that
-    distance along the facet's normal are checked as every crossing is.  Writes the pattern
-    and point across into ``nb_pat[k]``, ``nb_pt[k]``; False when no step passes.
+    distance along the facet's normal are checked as every crossing is.  Where none passes
+    (a region across thinner than a step window: its rows nearly parallel to the facet's),
+    the Chebyshev centre of the region whose pattern is ``pattern`` with neuron ``j``
+    flipped (one more LP) is checked the same way, against the facet's centre: it is the
+    point of that region farthest from its rows, so it clears the genericity band whenever
+    any point of it does.  Writes the pattern and point across into ``nb_pat[k]``,
+    ``nb_pt[k]``; False when nothing passes.
     """
-    from .geometry import facet_center
+    from .geometry import chebyshev_ball, facet_center
 
     rows = np.concatenate([Ak, dom_A]) if dom_A.shape[0] else Ak
     offs = np.concatenate([bk, dom_b]) if dom_A.shape[0] else bk
@@ -404,7 +411,19 @@ def _cross_from_centre(net, Ak, bk, j, q, nb_pat, nb_pt, k, dom_A, dom_b, device
         if ok[0]:
             nb_pat[k], nb_pt[k] = s[0], x
             return True
-    return False
+    flip = pattern.copy()
+    flip[j] *= -1
+    Z, _, bound = affine_maps(net, flip[None], device)
+    An, bn = _halfspaces_from_maps(Z, bound, flip[None])
+    rows = np.concatenate([An[0], dom_A]) if dom_A.shape[0] else An[0]
+    offs = np.concatenate([bn[0], dom_b]) if dom_A.shape[0] else bn[0]
+    x, radius = chebyshev_ball(rows, offs)
+    if x is None or not radius > 0:
+        return False
+    s, ok = crossing_check(net, qc[None], x[None], dom_A, dom_b, device)
+    if ok[0]:
+        nb_pat[k], nb_pt[k] = s[0], x
+    return bool(ok[0])
 
 
 def _finish(net, patterns, A, b, facets, dom_A, dom_b, device) -> BatchResult:
@@ -442,7 +461,8 @@ def _finish(net, patterns, A, b, facets, dom_A, dom_b, device) -> BatchResult:
         nb_pt[todo[ok]] = x[ok]
         todo = todo[~ok]
     for k in todo.tolist():  # last, the facet's own centre (an LP) and steps off it
-        if _cross_from_centre(net, A[owner[k]], b[owner[k]], int(f_neuron[k]), q[k], nb_pat,
+        i = owner[k]
+        if _cross_from_centre(net, patterns[i], A[i], b[i], int(f_neuron[k]), q[k], nb_pat,
                               nb_pt, k, dom_A, dom_b, device):  # fmt: skip
             todo = todo[todo != k]
     if todo.size:

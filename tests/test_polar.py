@@ -242,6 +242,29 @@ def test_a_thin_facet_with_a_narrow_step_window_is_crossed_from_its_centre():
     assert np.array_equal(r.neighbor_bits[k], cl.patterns.pack(across[None])[0])
 
 
+def test_a_region_across_thinner_than_any_step_window_is_reached_at_its_centre():
+    """The same grid run, an hour later (|x| ~ 41): the facet on neuron 60 has an inscribed
+    radius of 6.2e-9 and the region across one of 5.9e-9, with two of its rows nearly
+    parallel to the facet's (cosines 0.97).  The genericity band there is 4.2e-9, and every
+    step off the kernel's facet point and off the facet's centre landed in it; the region
+    across's own Chebyshev centre (an LP) clears it."""
+    from pathlib import Path
+
+    from complexlib.search import process_batch
+
+    f = np.load(Path(__file__).parent / "fixtures" / "thin_facet_5d.npz")
+    net = cl.as_network([(f[f"W{i}"], f[f"b{i}"]) for i in range(5)])
+    pat = f["pattern3"].astype(np.int8)
+    r = process_batch(net, pat[None], f["center3"][None], np.zeros((0, 5)), np.zeros(0))
+    assert r.facet_neuron.tolist() == [17, 47, 49, 51, 53, 57, 60]
+    k = r.facet_neuron.tolist().index(60)
+    across = pat.copy()
+    across[60] = -across[60]
+    assert np.array_equal(r.neighbor_bits[k], cl.patterns.pack(across[None])[0])
+    # the point handed to the region across lies in it, clear of its hyperplanes
+    assert np.array_equal(cl.patterns.patterns_of(net, r.neighbor_point[k][None])[0], across)
+
+
 def test_padded_subset_hulls_equal_unpadded():
     """The 3-D hull of a count class: points padded with copies of 0 give the hyperplanes of
     the unpadded points, and no others."""
