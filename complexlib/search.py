@@ -381,9 +381,7 @@ def _generic_crossings(net, patterns, owner, f_neuron, q, eps, nvec, dom_A, dom_
     return ~ok
 
 
-def _cross_from_centre(
-    net, pattern, Ak, bk, j, q, nb_pat, nb_pt, k, dom_A, dom_b, device
-) -> bool:
+def _cross_from_centre(net, pattern, Ak, bk, j, q, nb_pat, nb_pt, k, dom_A, dom_b, device) -> bool:
     """Cross facet ``j`` of ``{Ak x + bk <= 0}`` (and the domain) from its Chebyshev centre.
 
     The facet's largest inscribed ball (one LP, :func:`complexlib.geometry.facet_center`)
