@@ -202,24 +202,34 @@ def test_a_point_handed_down_far_out_is_pulled_in():
         assert got == want and 151 in got
 
 
-def test_a_facet_thinner_than_the_step_margin_is_crossed():
-    """Found by the grid (d5_w16_h4_t1): a 5-D region whose facet on its last hidden layer's
-    neuron 54 has a Chebyshev margin of 1.1e-8 at |x| ~ 35.  A quarter of the facet point's
-    margin (1.8e-9) lands within 10 RTOL (1 + |x|) of the facet's own row, and shorter steps
-    only come closer: the search used to stop there.  Longer steps clear it."""
+def _cross_thin_fixture(suffix, neuron):
+    """Process the fixture region ``pattern<suffix>`` of ``thin_facet_5d.npz`` (the network
+    of grid run d5_w16_h4_t1) and check its crossing of the facet on ``neuron`` (of the last
+    hidden layer: nothing else bends there, so the region across is the pattern with that
+    neuron flipped).  Returns the batch result, the pattern across and the facet's index."""
     from pathlib import Path
 
     from complexlib.search import process_batch
 
     f = np.load(Path(__file__).parent / "fixtures" / "thin_facet_5d.npz")
     net = cl.as_network([(f[f"W{i}"], f[f"b{i}"]) for i in range(5)])
-    pat = f["pattern"].astype(np.int8)
-    r = process_batch(net, pat[None], f["center"][None], np.zeros((0, 5)), np.zeros(0))
-    assert r.facet_neuron.tolist() == [8, 13, 22, 26, 39, 54, 55]
-    k = r.facet_neuron.tolist().index(54)
+    pat = f[f"pattern{suffix}"].astype(np.int8)
+    r = process_batch(net, pat[None], f[f"center{suffix}"][None], np.zeros((0, 5)), np.zeros(0))
+    assert neuron in r.facet_neuron.tolist()
+    k = r.facet_neuron.tolist().index(neuron)
     across = pat.copy()
-    across[54] = -across[54]  # the last hidden layer: nothing else bends there
+    across[neuron] = -across[neuron]
     assert np.array_equal(r.neighbor_bits[k], cl.patterns.pack(across[None])[0])
+    return net, r, across, k
+
+
+def test_a_facet_thinner_than_the_step_margin_is_crossed():
+    """Found by the grid (d5_w16_h4_t1): a 5-D region whose facet on its last hidden layer's
+    neuron 54 has a Chebyshev margin of 1.1e-8 at |x| ~ 35.  A quarter of the facet point's
+    margin (1.8e-9) lands within 10 RTOL (1 + |x|) of the facet's own row, and shorter steps
+    only come closer: the search used to stop there.  Longer steps clear it."""
+    _, r, _, _ = _cross_thin_fixture("", 54)
+    assert r.facet_neuron.tolist() == [8, 13, 22, 26, 39, 54, 55]
 
 
 def test_a_thin_facet_with_a_narrow_step_window_is_crossed_from_its_centre():
@@ -227,19 +237,7 @@ def test_a_thin_facet_with_a_narrow_step_window_is_crossed_from_its_centre():
     from the kernel's facet point only with steps near 4e-9 (the genericity band is 3.6e-9,
     another row of the region across is 3.9e-9 away); from the facet's Chebyshev centre (an
     LP) steps of 4e-9 to 1e-8 all work."""
-    from pathlib import Path
-
-    from complexlib.search import process_batch
-
-    f = np.load(Path(__file__).parent / "fixtures" / "thin_facet_5d.npz")
-    net = cl.as_network([(f[f"W{i}"], f[f"b{i}"]) for i in range(5)])
-    pat = f["pattern2"].astype(np.int8)
-    r = process_batch(net, pat[None], f["center2"][None], np.zeros((0, 5)), np.zeros(0))
-    assert 39 in r.facet_neuron.tolist()
-    k = r.facet_neuron.tolist().index(39)
-    across = pat.copy()
-    across[39] = -across[39]
-    assert np.array_equal(r.neighbor_bits[k], cl.patterns.pack(across[None])[0])
+    _cross_thin_fixture("2", 39)
 
 
 def test_a_region_across_thinner_than_any_step_window_is_reached_at_its_centre():
@@ -248,19 +246,8 @@ def test_a_region_across_thinner_than_any_step_window_is_reached_at_its_centre()
     parallel to the facet's (cosines 0.97).  The genericity band there is 4.2e-9, and every
     step off the kernel's facet point and off the facet's centre landed in it; the region
     across's own Chebyshev centre (an LP) clears it."""
-    from pathlib import Path
-
-    from complexlib.search import process_batch
-
-    f = np.load(Path(__file__).parent / "fixtures" / "thin_facet_5d.npz")
-    net = cl.as_network([(f[f"W{i}"], f[f"b{i}"]) for i in range(5)])
-    pat = f["pattern3"].astype(np.int8)
-    r = process_batch(net, pat[None], f["center3"][None], np.zeros((0, 5)), np.zeros(0))
+    net, r, across, k = _cross_thin_fixture("3", 60)
     assert r.facet_neuron.tolist() == [17, 47, 49, 51, 53, 57, 60]
-    k = r.facet_neuron.tolist().index(60)
-    across = pat.copy()
-    across[60] = -across[60]
-    assert np.array_equal(r.neighbor_bits[k], cl.patterns.pack(across[None])[0])
     # the point handed to the region across lies in it, clear of its hyperplanes
     assert np.array_equal(cl.patterns.patterns_of(net, r.neighbor_point[k][None])[0], across)
 
