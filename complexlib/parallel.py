@@ -66,7 +66,7 @@ class _KeyedNet:
 
 
 #: the loky pool of the last search: (workers, network digest) and the executor
-_POOL: dict[str, Any] = {"key": None, "executor": None, "warm": []}
+_POOL: dict[str, Any] = {"key": None, "executor": None, "warm": None}
 #: seconds an idle pool worker waits for the next search before it exits
 IDLE_TIMEOUT = 300
 
@@ -105,7 +105,7 @@ def _shutdown_pool() -> None:
     ex = _POOL["executor"]
     if ex is not None:
         ex.shutdown(wait=True)
-    _POOL.update(executor=None, warm=[])
+    _POOL.update(executor=None, warm=None)
 
 
 def start_workers(net: Any, workers: int) -> None:
@@ -141,15 +141,16 @@ def _start_pool(workers: int, net: Any) -> tuple[Any, list[Any]]:
     """
     pool = max(1, workers - 1)
     ex = _loky_pool(pool, net)
-    if _POOL["warm"] and _POOL["warm"][0][0] is ex:
+    kept = _POOL["warm"]
+    if kept is not None and kept[0] is ex:
         # a kept pool: its first tasks (done or not) tell when it is ready; new ones would
         # queue behind nothing and still keep the search working alone for a few ms
-        return ex, _POOL["warm"][0][1]
+        return ex, kept[1]
     warm = [ex.submit(_warm) for _ in range(pool)]
     # and a second round trip: the first task after the warm-up otherwise waits ~80 ms
     # (measured with loky 3.x on 2 cores; the first search round then runs here alone)
     warm += [ex.submit(_warm) for _ in range(pool)]
-    _POOL["warm"] = [(ex, warm)]
+    _POOL["warm"] = (ex, warm)
     return ex, warm
 
 

@@ -225,7 +225,7 @@ def process_batch(
         Afull, bfull = A, b
     if d == 2 and method in ("auto", "planar"):
         facets = _planar_facets(Afull, bfull, hints, N)
-        return _finish(net, patterns, A, b, facets, dom_A, dom_b, device)
+        return _finish(net, patterns, Afull, bfull, facets, dom_A, dom_b, device)
     center = np.full((B, d), np.nan)
     inradius = np.full(B, np.nan)
     bounded = np.empty(B, dtype=bool)
@@ -295,7 +295,7 @@ def process_batch(
         bounded,
         n_dom,
     )
-    return _finish(net, patterns, A, b, facets, dom_A, dom_b, device)
+    return _finish(net, patterns, Afull, bfull, facets, dom_A, dom_b, device)
 
 
 def _bounded_domain(dom_A: np.ndarray) -> bool | None:
@@ -382,7 +382,8 @@ def _generic_crossings(net, patterns, owner, f_neuron, q, eps, nvec, dom_A, dom_
 
 
 def _cross_from_centre(net, pattern, Ak, bk, j, q, nb_pat, nb_pt, k, dom_A, dom_b, device) -> bool:
-    """Cross facet ``j`` of ``{Ak x + bk <= 0}`` (and the domain) from its Chebyshev centre.
+    """Cross facet ``j`` of ``{Ak x + bk <= 0}`` (a region's rows, then the domain's sides)
+    from its Chebyshev centre.
 
     The facet's largest inscribed ball (one LP, :func:`complexlib.geometry.facet_center`)
     gives the point of the facet farthest from the other rows; steps of a fraction of that
@@ -396,9 +397,7 @@ def _cross_from_centre(net, pattern, Ak, bk, j, q, nb_pat, nb_pt, k, dom_A, dom_
     """
     from .geometry import chebyshev_ball, facet_center
 
-    rows = np.concatenate([Ak, dom_A]) if dom_A.shape[0] else Ak
-    offs = np.concatenate([bk, dom_b]) if dom_A.shape[0] else bk
-    got = facet_center(rows, offs, j, q)
+    got = facet_center(Ak, bk, j, q)
     if got is None:
         return False
     qc, margin = got
@@ -427,7 +426,8 @@ def _cross_from_centre(net, pattern, Ak, bk, j, q, nb_pat, nb_pt, k, dom_A, dom_
 def _finish(net, patterns, A, b, facets, dom_A, dom_b, device) -> BatchResult:
     """Cross every neuron facet and read the neighbours' patterns (see :func:`crossing_check`).
 
-    ``facets`` is ``(ptr, neuron, point, step, center, inradius, bounded, n_domain_facets)``.
+    ``A``, ``b`` are each region's rows: its neurons', then the domain's sides.  ``facets``
+    is ``(ptr, neuron, point, step, center, inradius, bounded, n_domain_facets)``.
     """
     ptr, f_neuron, q, eps, center, inradius, bounded, n_dom = facets
     B, N = patterns.shape
