@@ -19,6 +19,7 @@ import pytest
 
 import complexlib as cl
 from complexlib.cli import main
+from complexlib.experiments import diameter as _diameter_mod
 from complexlib.experiments.diameter import Graph, diameter_bounds
 from complexlib.experiments.grid import complex_stats, configs, run_config, run_grid, write_json
 from complexlib.experiments.tables import (
@@ -133,6 +134,34 @@ def test_diameter_against_networkx(name, G):
         assert np.all(dist[parent[others]] == dist[others] - 1)
         assert all(G.has_edge(int(k), int(parent[k])) for k in np.flatnonzero(others))
     assert g.tree_diameter(0) >= exact
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bfs_and_tree_diameter_against_numpy_and_networkx(seed, monkeypatch):
+    # scipy's compiled BFS (levels read off its visiting order) against the numpy BFS, and
+    # the bottom-up tree diameter against networkx on the very BFS tree it measures
+    rng = np.random.default_rng(seed)
+    G = nx.connected_watts_strogatz_graph(400, 4 + 2 * (seed % 2), 0.1 * seed, seed=seed)
+    G = nx.relabel_nodes(G, dict(enumerate(rng.permutation(400))))
+    e = np.array(list(G.edges()))
+    g = Graph(e, 400)
+    assert np.array_equal(np.sort(g.degree), np.sort([d for _, d in G.degree()]))
+    for v in rng.integers(0, 400, size=3):
+        dist, parent = g.bfs(int(v), parents=True)
+        ref = _diameter_mod._bfs_numpy(g.indptr, g.indices, 400, int(v), False)
+        assert np.array_equal(dist, ref)
+        child = np.flatnonzero(parent >= 0)
+        assert child.size == 399 and np.all(dist[parent[child]] == dist[child] - 1)
+        T = nx.Graph(list(zip(child.tolist(), parent[child].tolist())))
+        assert all(G.has_edge(a, b) for a, b in T.edges())
+        assert g.tree_diameter(int(v)) == nx.diameter(T)
+    # the fallback (scipy's order not level-contiguous) gives the same answers
+    exact, dist7, tree7 = diameter_bounds(e, 400), g.bfs(7), g.tree_diameter(7)
+    monkeypatch.setattr(Graph, "_levels", lambda self, source: None)
+    assert diameter_bounds(e, 400) == exact
+    assert np.array_equal(g.bfs(7), dist7)
+    assert dist7.max() <= g.tree_diameter(7) <= 2 * dist7.max()
+    assert dist7.max() <= tree7 <= 2 * dist7.max()
 
 
 def test_diameter_errors():
