@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> None:
         import complexlib as cl
 
         widths = [int(w) for w in a.network.split(",")]
-        cx = cl.mlp(widths, seed=0).complex()
+        cx = cl.Complex(cl.mlp(widths, seed=0))
+        cx.bfs(workers=1, progress=False)
         edges, n = cx.edges()[0], len(cx)
         name = f"dual graph of {widths}"
     else:
