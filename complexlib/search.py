@@ -217,12 +217,7 @@ def process_batch(
     A, b = _halfspaces_from_maps(Z, bound, patterns)
     if method == "planar" and d != 2:
         raise ValueError(f"the planar facet method needs 2-D inputs, this network takes {d}")
-    # every region's rows: its neurons', then the domain's sides
-    if dom_A.shape[0]:
-        Afull = np.concatenate([A, np.broadcast_to(dom_A, (B, *dom_A.shape))], axis=1)
-        bfull = np.concatenate([b, np.broadcast_to(dom_b, (B, dom_b.shape[0]))], axis=1)
-    else:
-        Afull, bfull = A, b
+    Afull, bfull = _with_domain(A, b, dom_A, dom_b)
     if d == 2 and method in ("auto", "planar"):
         facets = _planar_facets(Afull, bfull, hints, N)
         return _finish(net, patterns, Afull, bfull, facets, dom_A, dom_b, device)
@@ -296,6 +291,17 @@ def process_batch(
         n_dom,
     )
     return _finish(net, patterns, Afull, bfull, facets, dom_A, dom_b, device)
+
+
+def _with_domain(A, b, dom_A, dom_b):
+    """Each region's rows ``(B, m, d)``, ``(B, m)``: its neurons', then the domain's sides."""
+    if not dom_A.shape[0]:
+        return A, b
+    B = A.shape[0]
+    return (
+        np.concatenate([A, np.broadcast_to(dom_A, (B, *dom_A.shape))], axis=1),
+        np.concatenate([b, np.broadcast_to(dom_b, (B, dom_b.shape[0]))], axis=1),
+    )
 
 
 def _bounded_domain(dom_A: np.ndarray) -> bool | None:
@@ -411,10 +417,8 @@ def _cross_from_centre(net, pattern, Ak, bk, j, q, nb_pat, nb_pt, k, dom_A, dom_
     flip = pattern.copy()
     flip[j] *= -1
     Z, _, bound = affine_maps(net, flip[None], device)
-    An, bn = _halfspaces_from_maps(Z, bound, flip[None])
-    rows = np.concatenate([An[0], dom_A]) if dom_A.shape[0] else An[0]
-    offs = np.concatenate([bn[0], dom_b]) if dom_A.shape[0] else bn[0]
-    x, radius = chebyshev_ball(rows, offs)
+    rows, offs = _with_domain(*_halfspaces_from_maps(Z, bound, flip[None]), dom_A, dom_b)
+    x, radius = chebyshev_ball(rows[0], offs[0])
     if x is None or not radius > 0:
         return False
     s, ok = crossing_check(net, qc[None], x[None], dom_A, dom_b, device)
