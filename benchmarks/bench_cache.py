@@ -12,7 +12,9 @@ Sections (``--sections`` picks some):
   single queries and batches, with bytes per entry, against the point-ball cache.
 * ``hapt``: the HAPT activity stream (``complexlib[iot]``): accuracy, hit rate, speed.
 
-Run: ``python benchmarks/bench_cache.py [--threads N] [--quick] [--sections a,b]``.
+Run: ``python benchmarks/bench_cache.py [--threads N] [--quick] [--sections a,b] [--device D]``.
+``--device cuda`` runs the throughput section with the network, the queries and the cache on
+the GPU (both sides synchronised before each clock is read).
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ import torch
 
 import complexlib as cl
 from complexlib.cache import PointBallCache
+
+#: Where the throughput section runs (``--device``).
+DEVICE = torch.device("cpu")
+
+
+def sync() -> None:
+    """Wait for the GPU's queued work, so that a clock read after it counts all of it."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 def timed(f, reps: int, clock=time.perf_counter):
@@ -47,9 +58,11 @@ def cache_against_forward(cache, net, batches):
     for X in batches:
         h0 = cache.stats()["hits"]
         for key, f in (("c", lambda X=X: cache(X)), ("f", lambda X=X: net(X))):
+            sync()
             t, c = time.perf_counter(), time.thread_time()
             with torch.no_grad():
                 f()
+            sync()
             runs[key + "w"].append(time.perf_counter() - t)
             runs[key + "c"].append(time.thread_time() - c)
         hits += cache.stats()["hits"] - h0
@@ -99,7 +112,9 @@ def operating_points(net, d, rng, n_ops=32, rel=0.2):
 
 
 def bench_throughput(quick: bool) -> None:
-    print("\n## throughput, batches of 4,096 (cache vs plain torch forward, same batch)")
+    print(
+        f"\n## throughput, batches of 4,096 (cache vs plain torch forward, same batch), on {DEVICE}"
+    )
     print(
         f"{'net':<22}{'workload':<18}{'hit rate':>9}{'forward ms':>12}{'cache ms':>10}"
         f"{'speed-up':>10}{'regions':>9}{'CPU-time speed-up':>19}"
@@ -107,7 +122,7 @@ def bench_throughput(quick: bool) -> None:
     reps = 3 if quick else 7
     rng = np.random.default_rng(0)
     for widths in ([2] + [512] * 6 + [1], [8] + [256] * 4 + [4]):
-        net = cl.mlp(widths, seed=0).eval()
+        net = cl.mlp(widths, seed=0).eval().to(DEVICE)
         d = widths[0]
         name = f"[{d}]+[{widths[1]}]*{len(widths) - 2}+[{widths[-1]}]"
         # operating points: sensor readings at rest / a loop near its set points
@@ -117,7 +132,7 @@ def bench_throughput(quick: bool) -> None:
         def ops_batch(ops=ops, sigma=sigma, d=d):
             i = rng.integers(0, len(ops), 4096)
             return torch.as_tensor(
-                ops[i] + sigma * rng.standard_normal((4096, d)), dtype=torch.float32
+                ops[i] + sigma * rng.standard_normal((4096, d)), dtype=torch.float32, device=DEVICE
             )
 
         for _ in range(3):
@@ -129,7 +144,7 @@ def bench_throughput(quick: bool) -> None:
         )
         # random walk: fill with a first walk, then time its continuation segment by segment
         walk = np.cumsum(0.002 * rng.standard_normal(((reps + 1) * 4096, d)), axis=0)
-        W = torch.as_tensor(walk, dtype=torch.float32)
+        W = torch.as_tensor(walk, dtype=torch.float32, device=DEVICE)
         cache = cl.HypersphereCache(net, admit="all")
         cache(W[:4096])
         first = cache.stats()["size"]
@@ -276,7 +291,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions and sizes")
     ap.add_argument("--sections", default="paths,throughput,memory,lookup,hapt")
+    ap.add_argument("--device", default="cpu", help="where the throughput section runs")
     args = ap.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
+    if DEVICE.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA device here")
     if args.threads:
         torch.set_num_threads(args.threads)
     index = cl.HypersphereCache(cl.mlp([2, 2, 1])).stats()["index"]
