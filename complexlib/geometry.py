@@ -30,7 +30,7 @@ from .certificates import CERT_MIN_DIM, certified_facets
 from .exceptions import DegenerateGeometryError
 from .lp import LPStatus, solve_lp
 from .network import ReLUNetwork
-from .patterns import resolve_device
+from .patterns import params_on, resolve_device
 
 __all__ = [
     "affine_maps",
@@ -88,6 +88,21 @@ def affine_maps(
     s = torch.as_tensor(np.asarray(patterns), device=dev)
     if s.ndim != 2 or s.shape[1] != net.n_neurons:
         raise ValueError(f"patterns must have shape (B, {net.n_neurons}), got {tuple(s.shape)}")
+    Z, out, bound = _affine_maps_torch(net, s)
+    return Z.cpu().numpy(), out.cpu().numpy(), bound.cpu().numpy()
+
+
+def _affine_maps_torch(
+    net: ReLUNetwork, s: Any, params: list[tuple[Any, Any]] | None = None
+) -> tuple[Any, Any, Any]:
+    """:func:`affine_maps` of a pattern tensor ``s`` ``(B, n_neurons)``, as tensors on its
+    device (``Z`` and ``out`` as ``(B, rows, d + 1)`` views of row-major ``(rows, B, d + 1)``
+    blocks); ``params`` the layers on that device (:func:`~complexlib.patterns.params_on`)."""
+    import torch
+
+    dev = s.device
+    if params is None:
+        params = params_on(net, dev)
     B, d = s.shape[0], net.input_dim
     k = d + 1
     # layout (n, B, d+1) flattened to (n, B*(d+1)) so that every layer is one plain 2-D matmul
@@ -98,10 +113,10 @@ def affine_maps(
     Zs, bounds = [], []
     start = 0
     for i, slope in enumerate(net.slopes):
-        w = torch.as_tensor(net.weights[i], device=dev)
+        w, bias = params[i]
         n = w.shape[0]
         Z = (w @ H.reshape(H.shape[0], -1)).reshape(n, B, k)
-        Z[:, :, d] += torch.as_tensor(net.biases[i], device=dev)[:, None]
+        Z[:, :, d] += bias[:, None]
         Zabs = (w.abs() @ Habs.reshape(H.shape[0], -1)).reshape(n, B, k)
         Zs.append(Z)
         bounds.append(Zabs[:, :, :d].norm(dim=2))
@@ -112,17 +127,14 @@ def affine_maps(
         m = torch.where(act, one, torch.full((), slope, dtype=torch.float64, device=dev))
         H = Z * m[:, :, None]
         Habs = Zabs * m.abs()[:, :, None]
-    w = torch.as_tensor(net.weights[-1], device=dev)
+    w, bias = params[-1]
     out = (w @ H.reshape(H.shape[0], -1)).reshape(w.shape[0], B, k)
-    out[:, :, d] += torch.as_tensor(net.biases[-1], device=dev)[:, None]
+    out[:, :, d] += bias[:, None]
     out = out.permute(1, 0, 2)
     if Zs:
-        Zall = torch.cat(Zs, dim=0).permute(1, 0, 2).cpu().numpy()
-        ball = torch.cat(bounds, dim=0).T.cpu().numpy()
-    else:
-        Zall = np.zeros((B, 0, d + 1))
-        ball = np.zeros((B, 0))
-    return Zall, out.cpu().numpy(), ball
+        return torch.cat(Zs, dim=0).permute(1, 0, 2), out, torch.cat(bounds, dim=0).T
+    zero = torch.zeros((B, 0, k), dtype=torch.float64, device=dev)
+    return zero, out, zero[:, :, 0]
 
 
 def halfspaces(
@@ -143,8 +155,28 @@ def halfspaces(
     array([[-1.,  0.],
            [ 0.,  1.]])
     """
-    Z, _, bound = affine_maps(net, patterns, device)
-    return _halfspaces_from_maps(Z, bound, np.asarray(patterns))
+    import torch
+
+    dev = resolve_device(device)
+    st = torch.as_tensor(np.asarray(patterns), device=dev)
+    if st.ndim != 2 or st.shape[1] != net.n_neurons:
+        raise ValueError(f"patterns must have shape (B, {net.n_neurons}), got {tuple(st.shape)}")
+    Z, _, bound = _affine_maps_torch(net, st)
+    A, b, _ = _halfspaces_torch(Z, bound, st)
+    return A.cpu().numpy(), b.cpu().numpy()
+
+
+def _halfspaces_torch(Z: Any, bound: Any, s: Any) -> tuple[Any, Any, Any]:
+    """:func:`_halfspaces_from_maps` in torch on the maps' device: ``(A, b, row norms)``."""
+    import torch
+
+    d = Z.shape[2] - 1
+    sign = s.to(torch.float64)
+    A = -sign[:, :, None] * Z[:, :, :d]
+    b = -sign * Z[:, :, d]
+    nrm = torch.linalg.vector_norm(A, dim=2)
+    zero = nrm <= ZERO_ROW_RTOL * bound
+    return A.masked_fill(zero[:, :, None], 0.0), b, nrm.masked_fill(zero, 0.0)
 
 
 def _halfspaces_from_maps(

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from .geometry import _halfspaces_from_maps, affine_maps
+from .geometry import _affine_maps_torch, _halfspaces_torch
 from .network import ReLUNetwork, as_network, check_points
-from .patterns import patterns_of
+from .patterns import _forward, _patterns_of_torch, params_on, resolve_device
 
 __all__ = ["Linearization", "linearize_at_point"]
 
@@ -122,22 +122,24 @@ def linearize_at_point(
     pts = check_points(x, rnet.input_dim)
     n, d, N = pts.shape[0], rnet.input_dim, rnet.n_neurons
     step = max(1, CHUNK_FLOATS // max(1, N * (d + 1)))
-    parts = [_linearize_chunk(rnet, pts[i : i + step], device) for i in range(0, n, step)]
-    if not parts:
-        parts = [_linearize_chunk(rnet, pts, device)]
+    chunks = [pts[i : i + step] for i in range(0, n, step)] or [pts]
+    dev = resolve_device(device)
+    params = params_on(rnet, dev)  # uploaded once for all chunks
+    parts = [_linearize_chunk(rnet, params, p, dev, halfspaces) for p in chunks]
 
-    def cat(k: int) -> np.ndarray:
+    def cat(k: int) -> np.ndarray | None:
+        if parts[0][k] is None:
+            return None
         return np.concatenate([p[k] for p in parts], axis=0)
 
     W, c, s, z, dist, A, b = (cat(k) for k in range(7))
     output = np.einsum("nod,nd->no", W, pts) + c
-    layer = rnet.layer_of_neuron
     L = len(rnet.hidden_widths)
     layer_radii = np.full((n, L), np.inf)
-    for i in range(L):
-        cols = dist[:, layer == i]
-        if cols.shape[1]:
-            layer_radii[:, i] = cols.min(axis=1)
+    ends = np.cumsum(rnet.hidden_widths)
+    for i in range(L):  # a layer's neurons are one block of columns
+        if rnet.hidden_widths[i]:
+            layer_radii[:, i] = dist[:, ends[i] - rnet.hidden_widths[i] : ends[i]].min(axis=1)
     radius = layer_radii.min(axis=1) if L else np.full(n, np.inf)
     return Linearization(
         x=pts,
@@ -149,20 +151,32 @@ def linearize_at_point(
         distances=dist,
         layer_radii=layer_radii,
         radius=radius,
-        A=A if halfspaces else None,
-        b=b if halfspaces else None,
+        A=A,
+        b=b,
     )
 
 
-def _linearize_chunk(net: ReLUNetwork, pts: np.ndarray, device: Any) -> tuple[np.ndarray, ...]:
+def _linearize_chunk(
+    net: ReLUNetwork, params: list[tuple[Any, Any]], pts: np.ndarray, dev: Any,
+    want_halfspaces: bool,
+) -> tuple[np.ndarray | None, ...]:  # fmt: skip
+    """One chunk on ``dev``: everything per (point, neuron) is computed there in torch and
+    only the results come back (``A, b`` only when asked for)."""
+    import torch
+
     d = net.input_dim
-    s = patterns_of(net, pts, device)
-    Z, out, bound = affine_maps(net, s, device)
-    A, b = _halfspaces_from_maps(Z, bound, s)
-    z = np.einsum("bnd,bd->bn", Z[:, :, :d], pts) + Z[:, :, d]
-    nrm = np.linalg.norm(A, axis=2)
+    st = _patterns_of_torch(*_forward(net, pts, dev, params))
+    s = st.cpu().numpy()
+    x = torch.as_tensor(pts, dtype=torch.float64, device=dev)
+    Z, out, bound = _affine_maps_torch(net, st, params)
+    A, b, nrm = _halfspaces_torch(Z, bound, st)  # rows constant on the region are zero
+    z = (Z[:, :, :d] @ x[:, :, None])[:, :, 0] + Z[:, :, d]
     live = nrm > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gap = -(np.einsum("bnd,bd->bn", A, pts) + b) / np.where(live, nrm, 1.0)
-    dist = np.where(live, np.maximum(gap, 0.0), np.inf)
-    return out[:, :, :d], out[:, :, d], s, z, dist, A, b
+    gap = -((A @ x[:, :, None])[:, :, 0] + b) / torch.where(live, nrm, 1.0)
+    dist = torch.where(live, gap.clamp(min=0.0), torch.inf)
+
+    def host(t: Any) -> np.ndarray:
+        return t.cpu().numpy()
+
+    ab = (host(A), host(b)) if want_halfspaces else (None, None)
+    return host(out[:, :, :d]), host(out[:, :, d]), s, host(z), host(dist), *ab

@@ -41,7 +41,24 @@ def resolve_device(device: Any = None) -> Any:
 ZERO_RTOL = 1e-12
 
 
-def _forward(net: ReLUNetwork, x: Any, device: Any = None) -> tuple[Any, Any]:
+def params_on(net: ReLUNetwork, device: Any) -> list[tuple[Any, Any]]:
+    """The layers' ``(W, b)`` as float64 tensors on ``device`` (views of the arrays on a CPU).
+
+    A caller that runs several batched steps on a GPU uploads them once with this and hands
+    them to each step.
+    """
+    import torch
+
+    dev = resolve_device(device)
+    return [
+        (torch.as_tensor(w, device=dev), torch.as_tensor(b, device=dev))
+        for w, b in zip(net.weights, net.biases)
+    ]
+
+
+def _forward(
+    net: ReLUNetwork, x: Any, device: Any = None, params: list[tuple[Any, Any]] | None = None
+) -> tuple[Any, Any]:
     """Pre-activations and a bound on the magnitude of the terms summed into each."""
     import torch
 
@@ -49,15 +66,16 @@ def _forward(net: ReLUNetwork, x: Any, device: Any = None) -> tuple[Any, Any]:
     pts = check_points(x, net.input_dim)
     h = torch.as_tensor(pts, dtype=torch.float64, device=dev)
     zs, bounds = [], []
+    if params is None:
+        params = params_on(net, dev)
     for i, slope in enumerate(net.slopes):
-        w = torch.as_tensor(net.weights[i], device=dev)
-        b = torch.as_tensor(net.biases[i], device=dev)
+        w, b = params[i]
         z = h @ w.T + b
         zs.append(z)
         bounds.append(h.abs() @ w.abs().T + b.abs())
         h = torch.where(z > 0, z, slope * z)
     if not zs:
-        empty = torch.zeros((pts.shape[0], 0), dtype=torch.float64)
+        empty = torch.zeros((pts.shape[0], 0), dtype=torch.float64, device=dev)
         return empty, empty
     return torch.cat(zs, dim=1), torch.cat(bounds, dim=1)
 
@@ -104,6 +122,14 @@ def patterns_of(net: ReLUNetwork, x: Any, device: Any = None) -> np.ndarray:
     """
     z, bound = _forward(net, x, device)
     return np.where((z > ZERO_RTOL * bound).cpu().numpy(), 1, -1).astype(np.int8)
+
+
+def _patterns_of_torch(z: Any, bound: Any) -> Any:
+    """:func:`patterns_of` from :func:`_forward`'s tensors, as an int8 tensor on their device."""
+    import torch
+
+    one = torch.ones((), dtype=torch.int8, device=z.device)
+    return torch.where(z > ZERO_RTOL * bound, one, -one)
 
 
 def pack(patterns: np.ndarray) -> np.ndarray:

@@ -70,8 +70,12 @@ def test_cuda_linearize_equals_cpu():
     a = cl.linearize_at_point(net, X)
     b = cl.linearize_at_point(net, X, device="cuda")
     assert np.array_equal(a.pattern, b.pattern)
-    for name in ("W", "c", "output", "radius"):
+    for name in ("W", "c", "output", "radius", "A", "b", "distances"):
         np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-10, atol=1e-12)
+    affine = [(np.array([[1.0, 2.0]]), np.array([0.5]))]  # no hidden layer
+    lin = cl.linearize_at_point(affine, [[1.0, 1.0], [0.0, 0.0]], device="cuda")
+    assert np.isinf(lin.radius).all() and lin.layer_radii.shape == (2, 0)
+    np.testing.assert_allclose(lin.output[:, 0], [3.5, 0.5])
 
 
 @cuda

@@ -128,3 +128,23 @@ def test_leaky_slope_is_not_rounded_to_float32():
     x = 40 * np.random.default_rng(0).standard_normal((50, 3))
     lin = cl.linearize_at_point(net, x)
     np.testing.assert_allclose(lin.output, net.forward(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(degenerate_nets()))
+def test_torch_rows_equal_the_numpy_reference(name):
+    """The torch halfspaces (linearize, ``halfspaces``) equal the search's numpy rows."""
+    from complexlib.geometry import _halfspaces_from_maps, affine_maps, halfspaces
+
+    net = cl.as_network(degenerate_nets()[name])
+    x = np.random.default_rng(4).standard_normal((60, net.input_dim))
+    lin = cl.linearize_at_point(net, x)
+    Z, _, bound = affine_maps(net, lin.pattern)
+    A, b = _halfspaces_from_maps(Z, bound, lin.pattern)
+    At, bt = halfspaces(net, lin.pattern)
+    for got_A, got_b in ((lin.A, lin.b), (At, bt)):
+        assert np.array_equal(got_A == 0, A == 0)  # the same rows are zero
+        np.testing.assert_allclose(got_A, A, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(got_b, b, rtol=1e-13, atol=1e-15)
+    nrm = np.linalg.norm(A, axis=2)
+    gap = np.where(nrm > 0, -(np.einsum("bnd,bd->bn", A, x) + b) / np.where(nrm > 0, nrm, 1), 0)
+    np.testing.assert_allclose(lin.distances, np.where(nrm > 0, np.maximum(gap, 0), np.inf))
