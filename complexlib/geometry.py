@@ -82,14 +82,18 @@ def affine_maps(
     >>> out[0]
     array([[1., 0., 1.]])
     """
+    Z, out, bound = _affine_maps_torch(net, _pattern_tensor(net, patterns, device))
+    return Z.cpu().numpy(), out.cpu().numpy(), bound.cpu().numpy()
+
+
+def _pattern_tensor(net: ReLUNetwork, patterns: Any, device: Any) -> Any:
+    """Patterns ``(B, n_neurons)`` as a tensor on ``device``, their shape checked."""
     import torch
 
-    dev = resolve_device(device)
-    s = torch.as_tensor(np.asarray(patterns), device=dev)
+    s = torch.as_tensor(np.asarray(patterns), device=resolve_device(device))
     if s.ndim != 2 or s.shape[1] != net.n_neurons:
         raise ValueError(f"patterns must have shape (B, {net.n_neurons}), got {tuple(s.shape)}")
-    Z, out, bound = _affine_maps_torch(net, s)
-    return Z.cpu().numpy(), out.cpu().numpy(), bound.cpu().numpy()
+    return s
 
 
 def _affine_maps_torch(
@@ -155,12 +159,7 @@ def halfspaces(
     array([[-1.,  0.],
            [ 0.,  1.]])
     """
-    import torch
-
-    dev = resolve_device(device)
-    st = torch.as_tensor(np.asarray(patterns), device=dev)
-    if st.ndim != 2 or st.shape[1] != net.n_neurons:
-        raise ValueError(f"patterns must have shape (B, {net.n_neurons}), got {tuple(st.shape)}")
+    st = _pattern_tensor(net, patterns, device)
     Z, _, bound = _affine_maps_torch(net, st)
     A, b, _ = _halfspaces_torch(Z, bound, st)
     return A.cpu().numpy(), b.cpu().numpy()

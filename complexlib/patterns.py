@@ -120,8 +120,7 @@ def patterns_of(net: ReLUNetwork, x: Any, device: Any = None) -> np.ndarray:
     array([[ 1, -1],
            [-1,  1]], dtype=int8)
     """
-    z, bound = _forward(net, x, device)
-    return np.where((z > ZERO_RTOL * bound).cpu().numpy(), 1, -1).astype(np.int8)
+    return _patterns_of_torch(*_forward(net, x, device)).cpu().numpy()
 
 
 def _patterns_of_torch(z: Any, bound: Any) -> Any:
