@@ -82,6 +82,8 @@ def affine_maps(
     >>> out[0]
     array([[1., 0., 1.]])
     """
+    if resolve_device(device).type == "cpu":
+        return _affine_maps_np(net, _check_patterns(net, np.asarray(patterns)))
     Z, out, bound = _affine_maps_torch(net, _pattern_tensor(net, patterns, device))
     return Z.cpu().numpy(), out.cpu().numpy(), bound.cpu().numpy()
 
@@ -91,6 +93,11 @@ def _pattern_tensor(net: ReLUNetwork, patterns: Any, device: Any) -> Any:
     import torch
 
     s = torch.as_tensor(np.asarray(patterns), device=resolve_device(device))
+    return _check_patterns(net, s)
+
+
+def _check_patterns(net: ReLUNetwork, s: Any) -> Any:
+    """``s`` if it has the shape ``(B, n_neurons)`` of a batch of patterns, else an error."""
     if s.ndim != 2 or s.shape[1] != net.n_neurons:
         raise ValueError(f"patterns must have shape (B, {net.n_neurons}), got {tuple(s.shape)}")
     return s
@@ -104,16 +111,29 @@ def _affine_maps_torch(
     blocks); ``params`` the layers on that device (:func:`~complexlib.patterns.params_on`)."""
     import torch
 
-    dev = s.device
     if params is None:
-        params = params_on(net, dev)
+        params = params_on(net, s.device)
+    return _affine_maps_xp(torch, net, s, params)
+
+
+def _affine_maps_np(net: ReLUNetwork, s: np.ndarray) -> tuple[np.ndarray, ...]:
+    """:func:`_affine_maps_torch` in numpy, for the CPU (a fraction of torch's fixed cost per
+    operation, which is what small batches pay)."""
+    return _affine_maps_xp(np, net, s, list(zip(net.weights, net.biases)))
+
+
+def _affine_maps_xp(
+    xp: Any, net: ReLUNetwork, s: Any, params: list[tuple[Any, Any]]
+) -> tuple[Any, Any, Any]:
+    """The layer-by-layer composition behind :func:`affine_maps`, in ``xp`` (numpy or torch)."""
     B, d = s.shape[0], net.input_dim
     k = d + 1
     # layout (n, B, d+1) flattened to (n, B*(d+1)) so that every layer is one plain 2-D matmul
     # (a broadcast batched matmul is about 10x slower here)
-    H = torch.zeros((d, B, k), dtype=torch.float64, device=dev)
-    H[:, :, :d] = torch.eye(d, dtype=torch.float64, device=dev)[:, None, :]
-    Habs = H.abs()
+    H0 = np.zeros((d, B, k))
+    H0[:, :, :d] = np.eye(d)[:, None, :]
+    H = H0 if xp is np else xp.as_tensor(H0, device=s.device)
+    Habs = abs(H)
     Zs, bounds = [], []
     start = 0
     for i, slope in enumerate(net.slopes):
@@ -121,23 +141,25 @@ def _affine_maps_torch(
         n = w.shape[0]
         Z = (w @ H.reshape(H.shape[0], -1)).reshape(n, B, k)
         Z[:, :, d] += bias[:, None]
-        Zabs = (w.abs() @ Habs.reshape(H.shape[0], -1)).reshape(n, B, k)
+        Zabs = (abs(w) @ Habs.reshape(H.shape[0], -1)).reshape(n, B, k)
         Zs.append(Z)
-        bounds.append(Zabs[:, :, :d].norm(dim=2))
+        bounds.append((Zabs[:, :, :d] ** 2).sum(2) ** 0.5)
         act = s[:, start : start + n].T > 0
         start += n
-        # float64 scalars: a python float would make a float32 mask (slope 0.1 rounded)
-        one = torch.ones((), dtype=torch.float64, device=dev)
-        m = torch.where(act, one, torch.full((), slope, dtype=torch.float64, device=dev))
+        if xp is np:
+            m = np.where(act, 1.0, slope)
+        else:  # float64 scalars: a python float would make a float32 mask (slope 0.1 rounded)
+            one = xp.ones((), dtype=xp.float64, device=act.device)
+            m = xp.where(act, one, xp.full((), slope, dtype=xp.float64, device=act.device))
         H = Z * m[:, :, None]
-        Habs = Zabs * m.abs()[:, :, None]
+        Habs = Zabs * abs(m)[:, :, None]
     w, bias = params[-1]
     out = (w @ H.reshape(H.shape[0], -1)).reshape(w.shape[0], B, k)
     out[:, :, d] += bias[:, None]
-    out = out.permute(1, 0, 2)
+    out = out.swapaxes(0, 1)
     if Zs:
-        return torch.cat(Zs, dim=0).permute(1, 0, 2), out, torch.cat(bounds, dim=0).T
-    zero = torch.zeros((B, 0, k), dtype=torch.float64, device=dev)
+        return xp.concatenate(Zs, 0).swapaxes(0, 1), out, xp.concatenate(bounds, 0).T
+    zero = H[:0].reshape(0, B, k).swapaxes(0, 1)
     return zero, out, zero[:, :, 0]
 
 
@@ -325,40 +347,41 @@ def analytic_centers(
         if bad.size:
             xc[bad] = analytic_centers(A[bad], b[bad], x0[bad], iters, device)
         return xc
-    dev = resolve_device(device)
-    At = torch.as_tensor(A, dtype=torch.float64, device=dev)
-    bt = torch.as_tensor(b, dtype=torch.float64, device=dev)
-    x = torch.as_tensor(x0, dtype=torch.float64, device=dev).clone()
-    B, m, d = At.shape
-    nrm = At.norm(dim=2)
+    # the rows, unit normals, and a box of fixed size around the start (not one growing
+    # with |x0|: search steps hand the points on, and a box growing with them would drift
+    # the points outward from region to region)
+    A = np.asarray(A, dtype=np.float64)
+    B, m, d = A.shape
+    nrm = np.sqrt((A * A).sum(axis=2))
     live = nrm > 0
-    An = torch.where(live[:, :, None], At / nrm.clamp_min(1e-300)[:, :, None], 0.0)
-    bn = torch.where(live, bt / nrm.clamp_min(1e-300), -1.0)
-    # a box of fixed size, not one that grows with |x0|: search steps hand the points on,
-    # and a box growing with them would drift the points outward from region to region
-    R = torch.full((B,), 10.0, dtype=torch.float64, device=dev)
-    eye = torch.eye(d, dtype=torch.float64, device=dev)
-    An = torch.cat([An, eye.expand(B, d, d), -eye.expand(B, d, d)], dim=1)
-    bn = torch.cat([bn, -(x + R[:, None]), x - R[:, None]], dim=1)
-    w = torch.cat(
-        [live.to(torch.float64), torch.ones(B, 2 * d, dtype=torch.float64, device=dev)], dim=1
-    )
-    # elementwise products and sums: tiny batched matmuls are slow on the CPU
+    safe = np.where(live, nrm, 1.0)
+    box = np.broadcast_to(np.eye(d), (B, d, d))
+    An = np.concatenate([np.where(live[:, :, None], A / safe[:, :, None], 0.0), box, -box], 1)
+    x = np.array(x0, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    bn = np.concatenate([np.where(live, b / safe, -1.0), -(x + 10.0), x - 10.0], axis=1)
+    w = np.concatenate([live.astype(np.float64), np.ones((B, 2 * d))], axis=1)
+    dev = resolve_device(device)
+    xp: Any = np
+    if dev.type != "cpu":  # numpy on the CPU: its loops over stacks of tiny matrices are faster
+        xp = torch
+        An, bn, w, x = (torch.as_tensor(v, device=dev) for v in (An, bn, w, x))
+    # the Hessian's terms: the rows' outer products, one small matmul per Newton step
     outer = (An[:, :, :, None] * An[:, :, None, :]).reshape(B, -1, d * d)
     for _ in range(iters):
-        r = -((An * x[:, None, :]).sum(dim=2) + bn)
+        r = -((An @ x[:, :, None])[:, :, 0] + bn)
         inv = w / r
-        g = (An * inv[:, :, None]).sum(dim=1)
-        H = ((inv * inv)[:, :, None] * outer).sum(dim=1).reshape(B, d, d)
-        dx = -torch.linalg.solve(H, g)
-        lam = torch.sqrt(torch.clamp(-(g * dx).sum(dim=1), min=0.0))
+        g = (inv[:, None, :] @ An)[:, 0, :]
+        H = ((inv * inv)[:, None, :] @ outer).reshape(B, d, d)
+        dx = -xp.linalg.solve(H, g[:, :, None])[:, :, 0]
+        lam = (-(g * dx).sum(1)).clip(min=0.0) ** 0.5
         xn = x + dx / (1.0 + lam)[:, None]
-        rn = -((An * xn[:, None, :]).sum(dim=2) + bn)
-        ok = torch.all((rn > 0) | (w == 0), dim=1)
-        x = torch.where(ok[:, None], xn, x)
+        rn = -((An @ xn[:, :, None])[:, :, 0] + bn)
+        ok = ((rn > 0) | (w == 0)).all(1)
+        x = xp.where(ok[:, None], xn, x)
         if float(lam.max()) < 1e-3:  # well inside the Dikin ellipsoid of the centre
             break
-    return x.cpu().numpy()
+    return x if xp is np else x.cpu().numpy()
 
 
 @dataclass

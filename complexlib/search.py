@@ -27,9 +27,9 @@ from .geometry import (
     region_geometry,
 )
 from .network import ReLUNetwork
-from .patterns import _forward, pack, patterns_of
+from .patterns import _forward, _forward_np, pack, patterns_of, resolve_device
 from .planar import planar_facets
-from .polar import POLAR_MAX_DIM, polar_facets
+from .polar import POLAR_MAX_DIM, polar_facets, row_max
 
 __all__ = ["BatchResult", "process_batch", "start_point", "crossing_check"]
 
@@ -85,7 +85,7 @@ def _pull_in(A: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
     slack = -(np.einsum("bmd,bd->bm", A, x) + b)
     rate = np.einsum("bmd,bd->bm", A, -x)  # d/dt of the rows along x + t (0 - x)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(rate > 0, slack / rate, np.inf).min(axis=1, initial=np.inf)
+        t = -row_max(np.where(rate > 0, -slack / rate, -np.inf))
     t = np.clip(t, 0.0, 1.0)  # a point not strictly inside (t <= 0) stays where it is
     target = x * (1.0 - t)[:, None]
     gap = np.linalg.norm(x - target, axis=1)
@@ -230,10 +230,6 @@ def process_batch(
         near=CENTRE_ROWS,
     )  # fmt: skip
     n_dom = np.zeros(B, dtype=np.int32)
-    ptr = np.zeros(B + 1, dtype=np.int64)
-    f_neuron: list[int] = []
-    f_q: list[np.ndarray] = []
-    f_eps: list[float] = []
     pf = None
     if method in ("auto", "polar") and 3 <= d <= POLAR_MAX_DIM:
         pf = polar_facets(Afull, bfull, inner, N, _scale(inner), RTOL)
@@ -242,15 +238,20 @@ def process_batch(
         owner = np.repeat(np.arange(B), np.diff(pf.ptr))
         n_dom[:] = np.bincount(owner[dom_row], minlength=B)
     dom_bounded = _bounded_domain(dom_A) if d > POLAR_MAX_DIM else None
-    for i in range(B):
-        if pf is not None and pf.decided[i]:
-            sl = slice(pf.ptr[i], pf.ptr[i + 1])
-            keep = ~pf.has_domain_row[sl]
-            f_neuron.extend(pf.row[sl][keep].tolist())
-            f_q.extend(pf.point[sl][keep])
-            f_eps.extend((0.25 * pf.margin[sl][keep]).tolist())
-            ptr[i + 1] = len(f_neuron)
-            continue
+    # the facets of the regions the polar kernel decided, all at once; the others one by one
+    f_owner: list[np.ndarray] = []
+    f_neuron: list[np.ndarray] = []
+    f_q: list[np.ndarray] = []
+    f_eps: list[np.ndarray] = []
+    todo = np.arange(B)
+    if pf is not None:
+        sel = pf.decided[owner] & ~pf.has_domain_row
+        f_owner.append(owner[sel])
+        f_neuron.append(pf.row[sel])
+        f_q.append(pf.point[sel])
+        f_eps.append(0.25 * pf.margin[sel])
+        todo = np.flatnonzero(~pf.decided)
+    for i in todo:
         try:
             g = region_geometry(
                 Afull[i],
@@ -269,22 +270,22 @@ def process_batch(
         center[i] = g.center
         inradius[i] = g.inradius
         bounded[i] = g.bounded
-        for k, rows in enumerate(g.facet_rows):
-            if np.any(rows >= N):
-                n_dom[i] += 1
-                continue
-            q = g.facet_points[k]
-            f_neuron.append(int(rows.min()))
-            f_q.append(q)
-            r = g.inradius if np.isfinite(g.inradius) else np.inf
-            f_eps.append(0.25 * min(g.facet_margin[k], r))
-        ptr[i + 1] = len(f_neuron)
-    F = len(f_neuron)
+        ks = [k for k, rows in enumerate(g.facet_rows) if not np.any(rows >= N)]
+        n_dom[i] += len(g.facet_rows) - len(ks)
+        r = g.inradius if np.isfinite(g.inradius) else np.inf
+        f_owner.append(np.full(len(ks), i, dtype=np.int64))
+        f_neuron.append(np.array([int(g.facet_rows[k].min()) for k in ks], dtype=np.int64))
+        f_q.append(np.asarray(g.facet_points, dtype=np.float64).reshape(-1, d)[ks])
+        f_eps.append(0.25 * np.minimum(np.asarray(g.facet_margin, dtype=np.float64)[ks], r))
+    fo = np.concatenate(f_owner) if f_owner else np.zeros(0, dtype=np.int64)
+    order = np.argsort(fo, kind="stable")  # region by region, each in its facets' order
+    ptr = np.zeros(B + 1, dtype=np.int64)
+    np.cumsum(np.bincount(fo, minlength=B), out=ptr[1:])
     facets = (
         ptr,
-        np.array(f_neuron, dtype=np.int64),
-        np.array(f_q).reshape(F, d),
-        np.array(f_eps),
+        np.concatenate(f_neuron).astype(np.int64)[order] if f_neuron else fo,
+        np.concatenate(f_q).reshape(-1, d)[order] if f_q else np.zeros((0, d)),
+        np.concatenate(f_eps)[order] if f_eps else np.zeros(0),
         center,
         inradius,
         bounded,
@@ -376,8 +377,10 @@ def _generic_crossings(net, patterns, owner, f_neuron, q, eps, nvec, dom_A, dom_
     if F == 0:
         return np.zeros(0, dtype=bool)
     x = q + eps[:, None] * nvec
-    z, bound = _forward(net, x, device)
-    z, bound = z.cpu().numpy(), bound.cpu().numpy()
+    if resolve_device(device).type == "cpu":
+        z, bound = _forward_np(net, x)
+    else:
+        z, bound = (t.cpu().numpy() for t in _forward(net, x, device))
     expected = patterns[owner]
     expected[np.arange(F), f_neuron] *= -1
     ok = np.all((z > 0) == (expected > 0), axis=1)

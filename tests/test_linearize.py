@@ -148,3 +148,30 @@ def test_torch_rows_equal_the_numpy_reference(name):
     nrm = np.linalg.norm(A, axis=2)
     gap = np.where(nrm > 0, -(np.einsum("bnd,bd->bn", A, x) + b) / np.where(nrm > 0, nrm, 1), 0)
     np.testing.assert_allclose(lin.distances, np.where(nrm > 0, np.maximum(gap, 0), np.inf))
+
+
+@pytest.mark.parametrize("name", sorted(degenerate_nets()))
+def test_numpy_maps_equal_the_torch_maps(name):
+    """The search's numpy composition of the layers equals the torch one (every network kind:
+    dead layers, duplicate and zero rows, leaky slopes)."""
+    import torch
+
+    from complexlib.geometry import _affine_maps_np, _affine_maps_torch
+    from complexlib.patterns import patterns_of
+
+    net = cl.as_network(degenerate_nets()[name])
+    pats = patterns_of(net, np.random.default_rng(5).standard_normal((40, net.input_dim)))
+    got = _affine_maps_np(net, pats)
+    want = [t.numpy() for t in _affine_maps_torch(net, torch.as_tensor(pats))]
+    for g, w in zip(got, want):
+        assert g.shape == w.shape
+        np.testing.assert_allclose(g, w, rtol=1e-13, atol=1e-15)
+
+
+def test_numpy_maps_of_a_network_without_hidden_layers():
+    from complexlib.geometry import affine_maps
+
+    net = cl.ReLUNetwork([np.array([[2.0, -1.0]])], [np.array([0.5])])
+    Z, out, bound = affine_maps(net, np.zeros((3, 0), dtype=np.int8))
+    assert Z.shape == (3, 0, 3) and bound.shape == (3, 0)
+    np.testing.assert_array_equal(out, np.broadcast_to([[2.0, -1.0, 0.5]], (3, 1, 3)))
