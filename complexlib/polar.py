@@ -61,6 +61,8 @@ CHUNK = 1 << 22
 #: (a region's points padded with copies of 0 up to the largest count of its class):
 #: fewer array calls per batch against a little padding
 K_CLASSES = (5, 8, 11, 15, 20, 27, 36, 48, 64, 1 << 30)
+#: classes with fewer regions than this join the next class (see ``K_CLASSES``)
+MIN_CLASS = 16
 #: rounds of "find the points outside, shoot along the facet normals"
 MAX_ROUNDS = 12
 #: rounding allowance (times the region's scale) in the test that picks the rows compared
@@ -273,7 +275,7 @@ def _vertices(P, live, tol, decided):
                 Qb = np.linalg.qr(P[grp[:, None], verts].transpose(0, 2, 1))[0]
                 U = U - np.matmul(np.matmul(U, Qb), Qb.transpose(0, 2, 1))
             next_todo.append(_grow(P, live, tol, found, decided, grp, U))
-        cls = np.searchsorted(K_CLASSES, counts)
+        cls = _merge_small_classes(np.searchsorted(K_CLASSES, counts), ~few & ~over)
         for c in np.unique(cls[~few & ~over]):
             sel = ~few & ~over & (cls == c)
             grp, kg = todo[sel], counts[sel]
@@ -320,6 +322,18 @@ def _vertices(P, live, tol, decided):
         todo = np.sort(np.concatenate(next_todo)) if next_todo else np.zeros(0, np.int64)
     decided[todo] = False
     return (found & decided[:, None], *_pad_hulls(hulls, B, r), decided)
+
+
+def _merge_small_classes(cls: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``cls`` with each class of fewer than ``MIN_CLASS`` regions (among ``mask``) moved up
+    into the next class present: a call per class costs more than padding a few regions."""
+    cls = cls.copy()
+    u, n = np.unique(cls[mask], return_counts=True)
+    for i in range(len(u) - 1):
+        if n[i] < MIN_CLASS:
+            cls[mask & (cls == u[i])] = u[i + 1]
+            n[i + 1] += n[i]
+    return cls
 
 
 def _pad_hulls(hulls, B, r):
