@@ -385,3 +385,20 @@ def test_weight_changes_that_keep_the_memory_are_seen():
         lin.weight.data[0, 0] += 1.0
         y = cache(x)
     np.testing.assert_allclose(y, net(x).detach(), atol=1e-12)
+
+
+def test_scratch_arrays_reused_across_batch_sizes_give_exact_answers():
+    """The lookup's scratch arrays (kept between calls) never leak one batch into the next:
+    batches of changing sizes around a few operating points, every answer equal to the net's."""
+    net = cl.mlp([3, 24, 24, 2], seed=3).double().eval()
+    rng = np.random.default_rng(7)
+    ops = rng.standard_normal((6, 3))
+    cache = cl.HypersphereCache(net)
+    for n in (4096, 100, 5000, 65, 3000, 4096):
+        x = ops[rng.integers(0, 6, n)] + 1e-4 * rng.standard_normal((n, 3))
+        got = cache(x)
+        want = net(torch.as_tensor(x)).detach().numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+    s = cache.stats()
+    assert s["hits"] > 0.9 * (s["hits"] + s["misses"] - 4096)  # the first batch fills it
+    assert 0 < s["workspace_bytes"] < 4096 * 1024

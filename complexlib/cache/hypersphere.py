@@ -292,8 +292,9 @@ class HypersphereCache:
         the region arrays, anchors and index), ``bytes_per_region`` (total) and
         ``bytes_per_region_by_component``, ``inserted``, ``evicted``, ``skipped`` (new
         regions, or missed points, left out by admission), ``calls``, ``anchors``,
-        ``index`` (the backend in use), ``rows_per_region``, ``weight_changes``, ``device``
-        and ``dtype``.
+        ``index`` (the backend in use), ``rows_per_region``, ``weight_changes``, ``device``,
+        ``dtype`` and ``workspace_bytes`` (scratch arrays kept for the next lookup, see
+        :mod:`complexlib.cache.workspace`).
 
         Examples
         --------
@@ -314,6 +315,7 @@ class HypersphereCache:
             "hit_rate": self._hits / total if total else 0.0,
             "size": self._store.size,
             "memory": int(mem),
+            "workspace_bytes": self._store.work.nbytes,
             "bytes_per_region": per,
             "bytes_per_region_by_component": parts,
             "inserted": self._inserted,

@@ -19,15 +19,19 @@ from typing import Any
 import numpy as np
 
 from .anchors import AnchorSet
-from .membership import contains, contains_np, evaluate, evaluate_np, offset_margin
+from .membership import (
+    contains,
+    contains_np,
+    evaluate,
+    evaluate_np,
+    offset_margin,
+    offset_margin_np,
+)
 from .store import RegionStore
 
 __all__ = ["lookup", "lookup_np"]
 
 
-#: On a CPU store, sets of at most this many (point, candidate) pairs are tested in numpy,
-#: whose fixed cost per operation is a fraction of torch's.
-NUMPY_PAIRS = 2048
 #: Points that miss their nearest recent region are tested against this many next nearest.
 NEXT_RECENT = 3
 
@@ -45,15 +49,17 @@ def lookup(
     hit = torch.zeros(n, dtype=torch.bool, device=y.device)
     if store.size == 0:
         return hit
-    base = offset_margin(y)
     on_cpu = store.np_hdr is not None
     y_np: np.ndarray = y.numpy() if on_cpu else np.zeros((0, y.shape[1]))  # numpy view on CPU
+    base = offset_margin_np(y_np) if on_cpu else offset_margin(y)
 
     def test(rows: Any, cand: Any) -> Any:
         """Test ``y[rows]`` (all of ``y`` if None) against ``cand``: mask, answers."""
-        if on_cpu and cand.shape[0] <= NUMPY_PAIRS:
+        if on_cpu:  # numpy: a fraction of torch's fixed cost per operation
             yr = y_np if rows is None else y_np[rows.numpy()]
-            ok, hn, dn = contains_np(store, yr, cand.numpy(), eps, float(base))
+            # the first test (the whole batch) on the store's scratch arrays: its answers
+            # are read before any other test runs
+            ok, hn, dn = contains_np(store, yr, cand.numpy(), eps, float(base), rows is None)
 
             def answer_np(sel: Any) -> Any:
                 if sel is None:
@@ -91,12 +97,7 @@ def lookup(
         if len(store.recent) == 1:
             settle(torch.arange(n, device=y.device), rs.expand(n)[:, None])
         else:  # nearest x0: argmin of |x0|^2 - 2 y.x0, one matmul
-            x0 = store.x0.index_select(0, rs)
-            score = torch.addmm((x0 * x0).sum(dim=1), y, x0.T, alpha=-2.0)
-            if on_cpu:  # numpy's float64 argmin along short rows: 3x faster than float32's
-                best = torch.from_numpy(score.double().numpy().argmin(axis=1))
-            else:
-                best = score.argmin(dim=1)
+            score, best = _nearest(store, rs, y, y_np, on_cpu)
             cand = rs.index_select(0, best)
             ok, answer = test(None, cand)
             # rows of points that miss here are overwritten by a later tier or the forward
@@ -108,10 +109,16 @@ def lookup(
             # next nearest recent regions, all in one test
             fail = (~ok).nonzero().squeeze(1)
             if fail.numel():
-                sc = score.index_select(0, fail)
-                sc.scatter_(1, best.index_select(0, fail).unsqueeze(1), float("inf"))
                 t = min(NEXT_RECENT, len(store.recent) - 1)
-                nxt = sc.topk(t, dim=1, largest=False).indices
+                if on_cpu:
+                    f = fail.numpy()
+                    sc = score[f]
+                    sc[np.arange(f.size), best.numpy()[f]] = np.inf
+                    nxt = torch.from_numpy(np.argsort(sc, axis=1, kind="stable")[:, :t])
+                else:
+                    sc = score.index_select(0, fail)
+                    sc.scatter_(1, best.index_select(0, fail).unsqueeze(1), float("inf"))
+                    nxt = sc.topk(t, dim=1, largest=False).indices
                 settle(fail, rs[nxt])
     todo = (~hit).nonzero().squeeze(1)
     if not todo.numel():
@@ -122,6 +129,24 @@ def lookup(
         return hit
     settle(todo, torch.as_tensor(C, device=y.device))  # every (point, candidate) pair at once
     return hit
+
+
+def _nearest(store: RegionStore, rs: Any, y: Any, y_np: np.ndarray, on_cpu: bool) -> Any:
+    """``(score, best)``: ``|x0|^2 - 2 y.x0`` of the regions ``rs`` and each point's argmin
+    (on the CPU in float64 numpy, whose argmin along short rows is 3x faster than float32's)."""
+    import torch
+
+    if on_cpu and store.np_hdr is not None:
+        x0 = store.np_hdr[rs.numpy(), : store.d].astype(np.float64)
+        n, ws = y_np.shape[0], store.work
+        y64 = ws.get("y64", y_np.shape, np.float64)
+        np.copyto(y64, y_np)
+        score = np.matmul(y64, -2.0 * x0.T, out=ws.get("score", (n, len(x0)), np.float64))
+        score += np.einsum("rd,rd->r", x0, x0)
+        return score, torch.from_numpy(score.argmin(axis=1))
+    x0 = store.x0.index_select(0, rs)
+    score = torch.addmm((x0 * x0).sum(dim=1), y, x0.T, alpha=-2.0)
+    return score, score.argmin(dim=1)
 
 
 def lookup_np(

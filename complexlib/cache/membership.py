@@ -24,9 +24,18 @@ from typing import Any
 
 import numpy as np
 
+from ..polar import row_max
 from .store import RegionStore
 
-__all__ = ["contains", "contains_np", "evaluate", "evaluate_np", "offset_margin", "MARGIN_ULPS"]
+__all__ = [
+    "contains",
+    "contains_np",
+    "evaluate",
+    "evaluate_np",
+    "offset_margin",
+    "offset_margin_np",
+    "MARGIN_ULPS",
+]
 
 #: Multiple of the dtype's machine epsilon used as the rounding margin of every test.
 MARGIN_ULPS = 4.0
@@ -46,6 +55,13 @@ def offset_margin(y: Any) -> Any:
     if not y.numel():
         return 0.0
     return MARGIN_ULPS * _EPS64 * torch.linalg.vector_norm(y, dim=1).amax()
+
+
+def offset_margin_np(y: np.ndarray) -> float:
+    """:func:`offset_margin` of a numpy batch."""
+    if not y.size:
+        return 0.0
+    return MARGIN_ULPS * _EPS64 * float(np.sqrt(np.einsum("nd,nd->n", y, y).max()))
 
 
 def contains(
@@ -83,8 +99,10 @@ def contains(
         rd = store.rd.index_select(0, si).to(y.dtype)
         dd = dist.index_select(0, idx).unsqueeze(1)
         t = (c + store.normal_err) * dd + c * rd + base
-        # rows that no point of this set can violate are left out (see above)
-        m = int((rd <= t + ROW_SLACK * dd).sum(dim=1).amax())
+        # rows that no point of this set can violate are left out (see above): up to the last
+        # row any point could violate
+        cols = (rd <= t + ROW_SLACK * dd).any(dim=0).nonzero()
+        m = int(cols[-1]) + 1 if cols.numel() else 0
         if m:
             rd, t = rd[:, :m], t[:, :m]
             di = diff.index_select(0, idx)
@@ -109,20 +127,35 @@ def evaluate(store: RegionStore, h: Any, diff: Any) -> Any:
 
 
 def contains_np(
-    store: RegionStore, y: np.ndarray, cand: np.ndarray, eps: float, base: float | None = None
+    store: RegionStore,
+    y: np.ndarray,
+    cand: np.ndarray,
+    eps: float,
+    base: float | None = None,
+    scratch: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`contains` in numpy, for a CPU store (same arrays, same margins, same rows)."""
+    """:func:`contains` in numpy, for a CPU store (same arrays, same margins, same rows).
+
+    With ``scratch`` the gathered rows and ``y - x0`` are written into the store's
+    :class:`~complexlib.cache.workspace.Workspace` (valid until the next such call).
+    """
     hdr, ra, rd_all = store.np_hdr, store.np_ra, store.np_rd
     if hdr is None or ra is None or rd_all is None:
         raise RuntimeError("contains_np needs a store on the CPU")
     d = store.d
     if base is None:
-        base = MARGIN_ULPS * _EPS64 * float(np.sqrt((y * y).sum(axis=1)).max()) if y.size else 0.0
+        base = offset_margin_np(y)
     valid = cand >= 0
     s = np.maximum(cand, 0)
-    h = hdr[s]
-    diff = y - h[:, :d]
-    dist = np.sqrt((diff * diff).sum(axis=1))
+    if scratch:
+        ws, n = store.work, len(s)
+        h = np.take(hdr, s, axis=0, out=ws.get("hdr", (n, hdr.shape[1]), hdr.dtype))
+        dt = np.result_type(y, h)
+        diff = np.subtract(y, h[:, :d], out=ws.get("diff", (n, d), dt))
+    else:
+        h = hdr[s]
+        diff = y - h[:, :d]
+    dist = np.sqrt(np.einsum("nd,nd->n", diff, diff))
     c = MARGIN_ULPS * (d + 3) * eps
     reach = dist + (c * dist + base)
     inner = valid & (reach < h[:, d])
@@ -133,11 +166,16 @@ def contains_np(
         rd = rd_all[si].astype(y.dtype)
         dd = dist[idx, None]
         t = (c + store.normal_err) * dd + c * rd + base
-        m = int((rd <= t + ROW_SLACK * dd).sum(axis=1).max())
+        # the rows up to the last one any point could violate (a column test: numpy reduces
+        # along the batch axis far faster than along short rows)
+        cols = np.flatnonzero((rd <= t + ROW_SLACK * dd).any(axis=0))
+        m = int(cols[-1]) + 1 if cols.size else 0
         if m:
             a = ra[si, :m].astype(y.dtype, copy=False)
             vals = np.matmul(a, diff[idx][:, :, None])[:, :, 0]
-            inner[idx] = (rd[:, :m] - t[:, :m] - vals).min(axis=1) > 0
+            # min(rd - t - v) > 0 as max(v - (rd - t)) < 0 (the same numbers negated), by an
+            # argmax along the rows (see polar.row_max)
+            inner[idx] = row_max(vals - (rd[:, :m] - t[:, :m])) < 0
         else:
             inner[idx] = True
     return inner, h, diff
@@ -147,4 +185,4 @@ def evaluate_np(store: RegionStore, h: np.ndarray, diff: np.ndarray) -> np.ndarr
     """:func:`evaluate` in numpy."""
     d, o = store.d, store.n_out
     W = h[:, d + 2 + o :].reshape(-1, o, d)
-    return h[:, d + 2 : d + 2 + o] + np.einsum("nod,nd->no", W, diff)
+    return h[:, d + 2 : d + 2 + o] + np.matmul(W, diff[:, :, None])[:, :, 0]

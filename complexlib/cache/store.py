@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .keys import KeyIndex
+from .workspace import Workspace
 
 __all__ = ["CachedRegions", "RegionStore", "N_RECENT", "nearest_rows"]
 
@@ -207,6 +208,8 @@ class RegionStore:
         self.size = 0
         self.next_id = 0
         self.recent: list[int] = []  # recently hit slots, most recent first
+        #: scratch arrays of the lookups on the CPU (see :mod:`.workspace`)
+        self.work = Workspace()
         self._refresh_views()
 
     def __len__(self) -> int:

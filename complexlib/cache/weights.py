@@ -31,7 +31,10 @@ def _int_view(t: Any) -> np.ndarray | None:
     kind = _INT_OF_SIZE.get(t.element_size())
     if kind is None or t.dtype == torch.bfloat16:
         return None
-    return t.numpy().reshape(-1).view(kind)
+    flat = t.numpy().reshape(-1)
+    if flat.nbytes % 8 == 0 and flat.ctypes.data % 8 == 0:
+        return flat.view(np.int64)  # the fewest elements to compare: the same bits
+    return flat.view(kind)
 
 
 def _same(a: Any, b: Any) -> bool:
