@@ -81,6 +81,19 @@ def lookup(
     def settle(rows: Any, C: Any) -> None:
         """Test ``y[rows[i]]`` against candidates ``C[i]`` (-1: none); the first success wins."""
         m, kk = C.shape
+        if on_cpu:  # numpy, writing through views of the (CPU) output tensors
+            rn, flat_np = rows.numpy(), C.numpy().reshape(-1)
+            yr = y_np[np.repeat(rn, kk)]
+            ok_np, hn, dn = contains_np(store, yr, flat_np, eps, float(base))
+            ok_np = ok_np.reshape(m, kk)
+            won_np = np.flatnonzero(ok_np.any(axis=1))
+            if won_np.size:
+                pick_np = won_np * kk + ok_np[won_np].argmax(axis=1)
+                r_np = rn[won_np]
+                slot.numpy()[r_np] = flat_np[pick_np]
+                out.numpy()[r_np] = evaluate_np(store, hn[pick_np], dn[pick_np])
+                hit.numpy()[r_np] = True
+            return
         flat = C.reshape(-1)
         ok, answer = test(rows.repeat_interleave(kk), flat)
         ok = ok.reshape(m, kk)
