@@ -288,7 +288,7 @@ def bench_hapt(quick: bool) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    ap.add_argument("--threads", type=int, default=None, help="torch and BLAS threads")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions and sizes")
     ap.add_argument("--sections", default="paths,throughput,memory,lookup,hapt")
     ap.add_argument("--device", default="cpu", help="where the throughput section runs")
@@ -297,8 +297,11 @@ def main() -> None:
     DEVICE = torch.device(args.device)
     if DEVICE.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: no CUDA device here")
-    if args.threads:
+    if args.threads:  # torch's threads and numpy's BLAS (the cache's CPU lookups use numpy)
+        from threadpoolctl import threadpool_limits
+
         torch.set_num_threads(args.threads)
+        threadpool_limits(limits=args.threads, user_api="blas")
     index = cl.HypersphereCache(cl.mlp([2, 2, 1])).stats()["index"]
     print(
         f"# complexlib {cl.__version__}, torch {torch.__version__}, "

@@ -34,16 +34,22 @@ BFS_METHODS = ("auto", "search", "split")
 
 @contextlib.contextmanager
 def _torch_threads(n: int | None) -> Iterator[None]:
-    """Set torch's intra-op thread count for the duration of a block."""
+    """Set torch's intra-op thread count, and numpy's BLAS threads, for a block.
+
+    The search's array work is on small matrices in both libraries; an unlimited BLAS in
+    the calling process would also compete with the workers for the cores.
+    """
     if n is None:
         yield
         return
     import torch
+    from threadpoolctl import threadpool_limits
 
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
-        yield
+        with threadpool_limits(limits=n, user_api="blas"):
+            yield
     finally:
         torch.set_num_threads(before)
 
@@ -165,10 +171,11 @@ class Complex:
         checkpoint_every : int
             Processed regions between checkpoints.
         torch_threads : int or None
-            torch's intra-op threads in this process during the search (restored
-            afterwards); ``None`` leaves them as they are.  The batched steps are many
-            small matmuls: one thread is faster, and several threads on a busy machine
-            were measured up to 25x slower (spinning threads waiting for each other).
+            torch's intra-op threads, and numpy's BLAS threads, in this process during
+            the search (restored afterwards); ``None`` leaves them as they are.  The
+            batched steps are many small matmuls: one thread is faster, and several
+            threads on a busy machine were measured up to 25x slower (spinning threads
+            waiting for each other; with workers, also against the workers).
         method : {"auto", "search", "split"}
             ``"search"``: the local search over facet crossings.  ``"split"``: cut the
             domain polygon neuron by neuron (:meth:`split`; 2-D networks, any polygonal
