@@ -402,3 +402,24 @@ def test_scratch_arrays_reused_across_batch_sizes_give_exact_answers():
     s = cache.stats()
     assert s["hits"] > 0.9 * (s["hits"] + s["misses"] - 4096)  # the first batch fills it
     assert 0 < s["workspace_bytes"] < 4096 * 1024
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.1])
+def test_numpy_and_torch_forward_hash_agree(slope, monkeypatch):
+    """The CPU forward pass of a few missed points (numpy) gives the torch pass's outputs and
+    the same pattern hashes, which equal those of the patterns themselves (``keys_of``)."""
+    from complexlib.cache import hashing
+    from complexlib.patterns import patterns_of
+
+    net = cl.as_network(cl.mlp([3, 70, 5, 130, 2], seed=4))
+    net = cl.ReLUNetwork(net.weights, net.biases, slopes=[slope] * 3)
+    h = hashing.PatternHasher(net, torch.device("cpu"), torch.float64)
+    y = torch.as_tensor(np.random.default_rng(0).standard_normal((40, 3)))
+    out_np, key_np = h.forward(y)
+    monkeypatch.setattr(hashing, "NUMPY_ROWS", 0)
+    out_t, key_t = h.forward(y)
+    np.testing.assert_allclose(out_np.numpy(), out_t.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(key_np, key_t)
+    np.testing.assert_array_equal(key_np, h.keys_of(patterns_of(net, y.numpy())))
+    assert len(set(key_np.tolist())) == len({p.tobytes() for p in patterns_of(net, y.numpy())})
+    np.testing.assert_allclose(out_np.numpy(), net.forward(y.numpy()), rtol=1e-12, atol=1e-12)

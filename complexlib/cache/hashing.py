@@ -13,14 +13,18 @@ import numpy as np
 
 from ..network import ReLUNetwork
 
-__all__ = ["PatternHasher", "hash_step"]
+__all__ = ["PatternHasher", "hash_step", "hash_step_np", "NUMPY_ROWS"]
+
+#: Missed batches up to this many points run the CPU forward pass in numpy.
+NUMPY_ROWS = 256
 
 
 def hash_step(key: Any, pos: Any, mult: Any) -> Any:
     """Fold one layer's signs ``pos`` (bool, (m, n)) into the running int64 hash ``key``.
 
     The sign bytes are read as int64 words (padded to whole words) and summed with random
-    odd weights, wrapping: a linear hash mod 2**64, the same on every device.
+    odd weights, wrapping: a linear hash mod 2**64, the same on every device and in numpy
+    (:func:`hash_step_np`).
 
     Examples
     --------
@@ -30,6 +34,8 @@ def hash_step(key: Any, pos: Any, mult: Any) -> Any:
     >>> mult = torch.tensor([3, 5, 7, 9, 11, 13, 15, 17] * 8, dtype=torch.int64)[:8]
     >>> k = hash_step(key, pos, mult)
     >>> bool(k[0] != k[1])
+    True
+    >>> bool((hash_step_np(key.numpy(), pos.numpy(), mult.numpy()) == k.numpy()).all())
     True
     """
     import torch
@@ -42,8 +48,21 @@ def hash_step(key: Any, pos: Any, mult: Any) -> Any:
     return key * 1_000_003 + (words * mult).sum(dim=1)
 
 
+def hash_step_np(key: np.ndarray, pos: np.ndarray, mult: np.ndarray) -> np.ndarray:
+    """:func:`hash_step` in numpy (int64 arithmetic wraps alike)."""
+    m, n = pos.shape
+    words = np.zeros((m, n + (-n) % 64), dtype=bool)
+    words[:, :n] = pos
+    w = words.view(np.uint8).view(np.int64)
+    return key * 1_000_003 + (w * mult).sum(axis=1)
+
+
 class PatternHasher:
     """The network's layers in the cache's dtype and device, and the pattern hash.
+
+    On the CPU the forward pass of a few missed points runs in numpy (on views of the same
+    layers): a handful of torch calls right after a user's forward pass cost more than the
+    arithmetic.
 
     Examples
     --------
@@ -69,39 +88,59 @@ class PatternHasher:
             )
             for w, b in zip(net.weights, net.biases)
         ]
+        self.np_layers = (
+            [(w.numpy(), b.numpy()) for w, b in self.layers] if device.type == "cpu" else None
+        )
         rng = np.random.default_rng(12345)
-        self.mult_cpu = [
-            torch.as_tensor(rng.integers(-(2**62), 2**62, size=(w + 63) // 64 * 8) | 1)
-            for w in net.hidden_widths
+        self.mult_np = [
+            rng.integers(-(2**62), 2**62, size=(w + 63) // 64 * 8) | 1 for w in net.hidden_widths
         ]
-        self.mult = [m.to(device) for m in self.mult_cpu]
+        self.mult = [torch.as_tensor(m, device=device) for m in self.mult_np]
 
-    def forward(self, y: Any, keys: bool = True) -> tuple[Any, Any]:
-        """Outputs and pattern hashes (int64; ``None`` if not asked for)."""
+    def forward(self, y: Any, keys: bool = True) -> tuple[Any, np.ndarray | None]:
+        """Outputs (a tensor like ``y``) and pattern hashes (int64 numpy; ``None`` if not
+        asked for)."""
         import torch
 
+        if self.np_layers is not None and y.shape[0] <= NUMPY_ROWS:
+            out, key = self._forward_np(y.numpy(), keys)
+            return torch.from_numpy(out), key
         h = y
-        key = torch.zeros(y.shape[0], dtype=torch.int64, device=self.device) if keys else None
+        key_t = torch.zeros(y.shape[0], dtype=torch.int64, device=self.device) if keys else None
         last = len(self.layers) - 1
         for i, (w, b) in enumerate(self.layers):
             z = torch.addmm(b, h, w)
             if i == last:
                 h = z
                 break
-            if key is not None:
-                key = hash_step(key, z > 0, self.mult[i])
+            if key_t is not None:
+                key_t = hash_step(key_t, z > 0, self.mult[i])
             slope = self.net.slopes[i]
             h = z.clamp_min_(0.0) if slope == 0.0 else torch.where(z > 0, z, slope * z)
+        return h, (key_t.cpu().numpy() if key_t is not None else None)
+
+    def _forward_np(self, y: np.ndarray, keys: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        layers = self.np_layers or []
+        h = y
+        key = np.zeros(y.shape[0], dtype=np.int64) if keys else None
+        last = len(layers) - 1
+        for i, (w, b) in enumerate(layers):
+            z = h @ w
+            z += b
+            if i == last:
+                return z, key
+            if key is not None:
+                key = hash_step_np(key, z > 0, self.mult_np[i])
+            slope = self.net.slopes[i]
+            h = np.maximum(z, 0.0, out=z) if slope == 0.0 else np.where(z > 0, z, slope * z)
         return h, key
 
     def keys_of(self, patterns: np.ndarray) -> np.ndarray:
         """The hash :meth:`forward` gives, for canonical +1/-1 patterns ``(n, n_neurons)``."""
-        import torch
-
-        pos = torch.from_numpy(np.ascontiguousarray(patterns > 0))
-        key = torch.zeros(pos.shape[0], dtype=torch.int64)
+        pos = patterns > 0
+        key = np.zeros(pos.shape[0], dtype=np.int64)
         start = 0
         for i, w in enumerate(self.net.hidden_widths):
-            key = hash_step(key, pos[:, start : start + w].contiguous(), self.mult_cpu[i])
+            key = hash_step_np(key, pos[:, start : start + w], self.mult_np[i])
             start += w
-        return key.numpy()
+        return key

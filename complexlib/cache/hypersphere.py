@@ -16,6 +16,7 @@ pattern: an evenly spread sample of them is linearised.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from typing import Any, NamedTuple
@@ -29,8 +30,8 @@ from .admission import Admission, check_admit
 from .anchors import AnchorSet
 from .hashing import PatternHasher
 from .index import check_index_name, index_backend
-from .lookup import lookup, lookup_np
-from .membership import contains
+from .lookup import lookup
+from .membership import contains, offset_margin_np
 from .store import CachedRegions, RegionStore, nearest_rows
 from .weights import WeightsChangedWarning, WeightWatch
 
@@ -234,36 +235,44 @@ class HypersphereCache:
         import torch
 
         self._check_weights()
-        y, single, as_torch, out_dev = self._as_batch(x)
+        y, single, as_torch, out_dev, base = self._as_batch(x)
         self._calls += 1
         n = y.shape[0]
         store = self._store
+        out = torch.empty((n, self.n_out), dtype=self.dtype, device=self.device)
+        slot = torch.full((n,), -1, dtype=torch.int64, device=self.device)
         if store.np_hdr is not None and n <= SMALL_BATCH and not return_linearization:
-            # small batch on the CPU: the lookup in numpy, on the same memory
-            out = torch.empty((n, self.n_out), dtype=self.dtype)
-            hit_np, slot_np = lookup_np(
-                store, self._anchors, y.numpy(), out.numpy(), self._eps, self.n_candidates
-            )
-            hi = np.nonzero(hit_np)[0]
-            if hi.size:
-                store.touch(*np.unique(slot_np[hi], return_counts=True), self._calls)
-            hit, slot = torch.from_numpy(hit_np), torch.from_numpy(slot_np)
-            looked, hit_idx = 0, torch.from_numpy(hi)
+            # a small batch on the CPU: no probing and no yield update
+            hit = self._lookup(y, slot, out, base)
+            looked = 0
         else:
-            out = torch.empty((n, self.n_out), dtype=self.dtype, device=self.device)
-            slot = torch.full((n,), -1, dtype=torch.int64, device=self.device)
-            hit, looked = self._lookup_batch(y, slot, out)
+            hit, looked = self._lookup_batch(y, slot, out, base)
+        if store.np_hdr is not None:  # the bookkeeping of a CPU store in numpy
+            hi = np.flatnonzero(hit.numpy())
+            if hi.size:
+                cnt = np.bincount(slot.numpy()[hi], minlength=store.cap)
+                u = np.flatnonzero(cnt)
+                store.touch(u, cnt[u], self._calls)
+            hit_idx = torch.from_numpy(hi)
+        else:
             hit_idx = hit.nonzero().squeeze(1)
             if hit_idx.numel():
-                cnt = torch.bincount(slot.index_select(0, hit_idx), minlength=store.cap)
-                u = cnt.nonzero().squeeze(1)
-                store.touch(u.cpu().numpy(), cnt.index_select(0, u).cpu().numpy(), self._calls)
+                cnt_t = torch.bincount(slot.index_select(0, hit_idx), minlength=store.cap)
+                u_t = cnt_t.nonzero().squeeze(1)
+                store.touch(
+                    u_t.cpu().numpy(), cnt_t.index_select(0, u_t).cpu().numpy(), self._calls
+                )
         n_hit = int(hit_idx.numel())
         if looked:
             self._yield = n_hit / looked
         self._hits += n_hit
         self._misses += n - n_hit
-        miss_idx = (~hit).nonzero().squeeze(1)
+        if n_hit == n:
+            miss_idx = hit_idx[:0]
+        elif store.np_hdr is not None:
+            miss_idx = torch.from_numpy(np.flatnonzero(~hit.numpy()))
+        else:
+            miss_idx = (~hit).nonzero().squeeze(1)
         W = c = region = None
         if miss_idx.numel():
             region_m = self._handle_misses(y, miss_idx, out, n_hit, n, return_linearization)
@@ -409,7 +418,10 @@ class HypersphereCache:
         )
 
     # ------------------------------------------------------------------ internals
-    def _as_batch(self, x: Any) -> tuple[Any, bool, bool, Any]:
+    def _as_batch(self, x: Any) -> tuple[Any, bool, bool, Any, float | None]:
+        """``(y, single, as_torch, out_dev, base)``: the points as an ``(n, d)`` tensor in the
+        cache's dtype and device, and on the CPU their :func:`offset_margin_np` (computed
+        with the finiteness check: a NaN or inf entry makes it non-finite)."""
         import torch
 
         d = self.d
@@ -431,15 +443,18 @@ class HypersphereCache:
             raise ValueError(f"expected points of shape (n, {d}) or ({d},), got shape {shape}")
         single = t.ndim == 1
         if not as_torch:
-            if not np.isfinite(arr).all():
-                raise ValueError("points contain NaN or inf")
-            y = torch.from_numpy(arr.reshape(-1, d)).to(device=self.device, dtype=self.dtype)
-            return y, single, as_torch, out_dev
+            t = torch.from_numpy(arr)
         y = t.to(device=self.device, dtype=self.dtype).reshape(-1, d)
+        base = None
+        if y.device.type == "cpu":
+            # the margin's sum of squares is finite unless an entry is not (or it overflows)
+            base = offset_margin_np(y.numpy())
+            if not math.isfinite(base) and not np.isfinite(y.numpy()).all():
+                raise ValueError("points contain NaN or inf")
         # a sum of finite numbers is finite unless it overflows: check each entry only then
-        if y.numel() and not bool(torch.isfinite(y.sum())) and not bool(torch.isfinite(y).all()):
+        elif y.numel() and not bool(torch.isfinite(y.sum())) and not bool(torch.isfinite(y).all()):
             raise ValueError("points contain NaN or inf")
-        return y, single, as_torch, out_dev
+        return y, single, as_torch, out_dev, base
 
     def _format(
         self, out: Any, W: Any, c: Any, region: Any, hit: Any, single: bool, as_torch: bool,
@@ -458,12 +473,12 @@ class HypersphereCache:
             return conv(out)
         return CacheAnswer(conv(out), conv(W), conv(c), conv(region), conv(hit))
 
-    def _lookup(self, y: Any, slot: Any, out: Any) -> Any:
+    def _lookup(self, y: Any, slot: Any, out: Any, base: float | None) -> Any:
         if self._anchors.too_many_pending():
             self._maybe_rebuild(force=True)  # brute force over the newest anchors stays small
-        return lookup(self._store, self._anchors, y, slot, out, self._eps, self.n_candidates)
+        return lookup(self._store, self._anchors, y, slot, out, self._eps, self.n_candidates, base)
 
-    def _lookup_batch(self, y: Any, slot: Any, out: Any) -> tuple[Any, int]:
+    def _lookup_batch(self, y: Any, slot: Any, out: Any, base: float | None) -> tuple[Any, int]:
         """Look up a batch (a strided sample first while hits are rare): hit mask, #looked."""
         import torch
 
@@ -472,30 +487,32 @@ class HypersphereCache:
             return torch.zeros(0, dtype=torch.bool, device=dev), 0
         looked = n if self._store.size else 0  # an empty cache says nothing of the yield
         if n < PROBE_MIN_BATCH or self._yield >= PROBE_BELOW_YIELD:
-            return self._lookup(y, slot, out), looked
+            return self._lookup(y, slot, out, base), looked
         # lookups have been finding almost nothing: look up a strided sample (which keeps
         # measuring the yield) and send the rest straight to the forward pass
         probe = torch.arange(0, n, max(PROBE_STRIDE, n // PROBE_POINTS), device=dev)
         hit = torch.zeros(n, dtype=torch.bool, device=dev)
         looked = probe.numel() if self._store.size else 0
         parts = [probe]
-        hs = self._lookup_rows(y, probe, slot, out, hit)
+        hs = self._lookup_rows(y, probe, slot, out, hit, base)
         if looked and int(hs.sum()) >= PROBE_BELOW_YIELD * looked:
             # hits are back: look up the rest of this batch too
             rest = torch.ones(n, dtype=torch.bool, device=dev)
             rest[probe] = False
             parts.append(rest.nonzero().squeeze(1))
-            self._lookup_rows(y, parts[1], slot, out, hit)
+            self._lookup_rows(y, parts[1], slot, out, hit, base)
             looked = n
         return hit, looked
 
-    def _lookup_rows(self, y: Any, rows: Any, slot: Any, out: Any, hit: Any) -> Any:
+    def _lookup_rows(
+        self, y: Any, rows: Any, slot: Any, out: Any, hit: Any, base: float | None
+    ) -> Any:
         import torch
 
         m = rows.numel()
         sub_slot = torch.full((m,), -1, dtype=torch.int64, device=self.device)
         sub_out = torch.empty((m, self.n_out), dtype=self.dtype, device=self.device)
-        hs = self._lookup(y.index_select(0, rows), sub_slot, sub_out)
+        hs = self._lookup(y.index_select(0, rows), sub_slot, sub_out, base)
         hit.index_copy_(0, rows, hs)
         slot.index_copy_(0, rows, sub_slot)
         out.index_copy_(0, rows, sub_out)
@@ -506,7 +523,13 @@ class HypersphereCache:
     ) -> tuple[Any, Any, Any] | None:
         import torch
 
-        ym = y.index_select(0, miss_idx)
+        cpu = self.device.type == "cpu"
+        if cpu:  # numpy indexing: a fraction of torch's fixed cost
+            ym_host = y.numpy()[miss_idx.numpy()]
+            ym = torch.from_numpy(ym_host)
+        else:
+            ym = y.index_select(0, miss_idx)
+            ym_host = ym.cpu().numpy()
         m = ym.shape[0]
         adm = self._admission
         # the admission budget decides whether the misses are grouped by region: with no
@@ -520,38 +543,38 @@ class HypersphereCache:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         adm.forward_timed(time.perf_counter() - t0, m)
-        out.index_copy_(0, miss_idx, fm)
+        if cpu:
+            out.numpy()[miss_idx.numpy()] = fm.numpy()
+        else:
+            out.index_copy_(0, miss_idx, fm)
         adm.earn(n_hit, n)
         if keys is None:
             if budget > 0:
                 reps = np.unique(np.linspace(0, m - 1, budget).round().astype(np.int64))
                 self._skipped += m - reps.size  # plus the samples admission leaves out
-                self._admit_and_insert(ym, reps, False)
+                self._admit_and_insert(ym_host, reps, False)
             else:
                 self._skipped += m
             return None
         # group the missed points by pattern hash
-        ukeys, inv, counts = torch.unique(keys, return_inverse=True, return_counts=True)
-        ng = ukeys.numel()
-        first = torch.full((ng,), m, dtype=torch.int64, device=self.device)
-        first.scatter_reduce_(0, inv, torch.arange(m, device=self.device), reduce="amin")
-        ukn, firstn, cntn = ukeys.cpu().numpy(), first.cpu().numpy(), counts.cpu().numpy()
+        ukn, firstn, inv, cntn = np.unique(
+            keys, return_index=True, return_inverse=True, return_counts=True
+        )
         st = self._store
         known = st.find(ukn)
         # points in a region already cached (missed by the index or near its edge): anchors
         kg = np.nonzero(known >= 0)[0]
         if kg.size:
-            pts = ym[torch.as_tensor(firstn[kg], device=self.device)]
-            self._anchors.add(pts.double().cpu().numpy(), known[kg], st)
+            self._anchors.add(ym_host[firstn[kg]].astype(np.float64), known[kg], st)
         new = np.nonzero(known < 0)[0]
         new = new[np.argsort(-cntn[new], kind="stable")]
         group_slot = known.copy()
         if new.size:
-            group_slot[new] = self._admit_and_insert(ym, firstn[new], want_lin)
+            group_slot[new] = self._admit_and_insert(ym_host, firstn[new], want_lin)
         if not want_lin:
             return None
         # every missed point gets its region's map: verified group region, else its own
-        gs = torch.as_tensor(group_slot, device=self.device)[inv]
+        gs = torch.as_tensor(group_slot[inv.reshape(-1)], device=self.device)
         ok = contains(st, ym, gs, self._eps)[0]
         Wm = torch.empty((m, self.n_out, self.d), dtype=self.dtype, device=self.device)
         cm = torch.empty((m, self.n_out), dtype=self.dtype, device=self.device)
@@ -573,10 +596,9 @@ class HypersphereCache:
             rm[rest.cpu()] = torch.as_tensor(np.where(found >= 0, st.id[found], -1))
         return Wm, cm, rm
 
-    def _admit_and_insert(self, ym: Any, reps: np.ndarray, want_lin: bool) -> np.ndarray:
-        """Linearise the representatives of new groups (within the admission budget)."""
-        import torch
-
+    def _admit_and_insert(self, ym: np.ndarray, reps: np.ndarray, want_lin: bool) -> np.ndarray:
+        """Linearise the representatives ``ym[reps]`` of new groups (``ym``: the missed points
+        on the host) within the admission budget."""
         slots = np.full(reps.size, -1, dtype=np.int64)
         adm = self._admission
         done = 0
@@ -586,9 +608,8 @@ class HypersphereCache:
                 break
             chunk = np.arange(done, done + k)
             t0 = time.perf_counter()
-            pts = ym[torch.as_tensor(reps[chunk], device=self.device)]
-            lin = linearize_at_point(self.net, pts.double().cpu().numpy(), self.device,
-                                     halfspaces=True)  # fmt: skip
+            pts = ym[reps[chunk]].astype(np.float64)
+            lin = linearize_at_point(self.net, pts, self.device, halfspaces=True)
             slots[chunk] = self._insert(lin)
             adm.spent(time.perf_counter() - t0, k)
             done += k

@@ -37,72 +37,49 @@ NEXT_RECENT = 3
 
 
 def lookup(
-    store: RegionStore, anchors: AnchorSet, y: Any, slot: Any, out: Any, eps: float, k: int
+    store: RegionStore,
+    anchors: AnchorSet,
+    y: Any,
+    slot: Any,
+    out: Any,
+    eps: float,
+    k: int,
+    base: Any = None,
 ) -> Any:
     """The hit mask of ``y``; ``slot`` and ``out`` hold the region and answer where it is True.
 
     Rows where the mask is False hold arbitrary values (the caller answers them otherwise).
+    ``base`` is :func:`~complexlib.cache.membership.offset_margin` of ``y`` or of a batch it
+    was taken from (computed if omitted).
+    A store on the CPU is looked up by :func:`lookup_np` on numpy views of the same memory
+    (numpy's fixed cost per operation is a fraction of torch's at these sizes).
     """
     import torch
 
+    if store.np_hdr is not None:
+        hit_np = lookup_np(store, anchors, y.numpy(), slot.numpy(), out.numpy(), eps, k, base)
+        return torch.from_numpy(hit_np)
     n = y.shape[0]
     hit = torch.zeros(n, dtype=torch.bool, device=y.device)
     if store.size == 0:
         return hit
-    on_cpu = store.np_hdr is not None
-    y_np: np.ndarray = y.numpy() if on_cpu else np.zeros((0, y.shape[1]))  # numpy view on CPU
-    base = offset_margin_np(y_np) if on_cpu else offset_margin(y)
-
-    def test(rows: Any, cand: Any) -> Any:
-        """Test ``y[rows]`` (all of ``y`` if None) against ``cand``: mask, answers."""
-        if on_cpu:  # numpy: a fraction of torch's fixed cost per operation
-            yr = y_np if rows is None else y_np[rows.numpy()]
-            # the first test (the whole batch) on the store's scratch arrays: its answers
-            # are read before any other test runs
-            ok, hn, dn = contains_np(store, yr, cand.numpy(), eps, float(base), rows is None)
-
-            def answer_np(sel: Any) -> Any:
-                if sel is None:
-                    return torch.from_numpy(evaluate_np(store, hn, dn))
-                s = sel.numpy()
-                return torch.from_numpy(evaluate_np(store, hn[s], dn[s]))
-
-            return torch.from_numpy(ok), answer_np
-        yr = y if rows is None else y.index_select(0, rows)
-        ok, h, diff = contains(store, yr, cand, eps, base)
-
-        def answer(sel: Any) -> Any:  # the answers of the pairs ``sel`` (None: all)
-            if sel is None:
-                return evaluate(store, h, diff)
-            return evaluate(store, h.index_select(0, sel), diff.index_select(0, sel))
-
-        return ok, answer
+    if base is None:
+        base = offset_margin(y)
 
     def settle(rows: Any, C: Any) -> None:
         """Test ``y[rows[i]]`` against candidates ``C[i]`` (-1: none); the first success wins."""
         m, kk = C.shape
-        if on_cpu:  # numpy, writing through views of the (CPU) output tensors
-            rn, flat_np = rows.numpy(), C.numpy().reshape(-1)
-            yr = y_np[np.repeat(rn, kk)]
-            ok_np, hn, dn = contains_np(store, yr, flat_np, eps, float(base))
-            ok_np = ok_np.reshape(m, kk)
-            won_np = np.flatnonzero(ok_np.any(axis=1))
-            if won_np.size:
-                pick_np = won_np * kk + ok_np[won_np].argmax(axis=1)
-                r_np = rn[won_np]
-                slot.numpy()[r_np] = flat_np[pick_np]
-                out.numpy()[r_np] = evaluate_np(store, hn[pick_np], dn[pick_np])
-                hit.numpy()[r_np] = True
-            return
         flat = C.reshape(-1)
-        ok, answer = test(rows.repeat_interleave(kk), flat)
+        yr = y.index_select(0, rows.repeat_interleave(kk))
+        ok, h, diff = contains(store, yr, flat, eps, base)
         ok = ok.reshape(m, kk)
         won = ok.any(dim=1).nonzero().squeeze(1)
         if won.numel():
             pick = won * kk + ok.index_select(0, won).to(torch.int8).argmax(dim=1)
             r = rows.index_select(0, won)
             slot.index_copy_(0, r, flat.index_select(0, pick))
-            out.index_copy_(0, r, answer(pick))
+            ans = evaluate(store, h.index_select(0, pick), diff.index_select(0, pick))
+            out.index_copy_(0, r, ans)
             hit.index_fill_(0, r, True)
 
     if store.recent:
@@ -110,90 +87,120 @@ def lookup(
         if len(store.recent) == 1:
             settle(torch.arange(n, device=y.device), rs.expand(n)[:, None])
         else:  # nearest x0: argmin of |x0|^2 - 2 y.x0, one matmul
-            score, best = _nearest(store, rs, y, y_np, on_cpu)
+            x0 = store.x0.index_select(0, rs)
+            score = torch.addmm((x0 * x0).sum(dim=1), y, x0.T, alpha=-2.0)
+            best = score.argmin(dim=1)
             cand = rs.index_select(0, best)
-            ok, answer = test(None, cand)
+            ok, h, diff = contains(store, y, cand, eps, base)
             # rows of points that miss here are overwritten by a later tier or the forward
             # pass (and their slots are never read), so no masking is needed
             slot.copy_(cand)
-            out.copy_(answer(None))
+            out.copy_(evaluate(store, h, diff))
             hit |= ok
             # the points that failed (mostly in a region beside an operating point's): the
             # next nearest recent regions, all in one test
             fail = (~ok).nonzero().squeeze(1)
             if fail.numel():
                 t = min(NEXT_RECENT, len(store.recent) - 1)
-                if on_cpu:
-                    f = fail.numpy()
-                    sc = score[f]
-                    sc[np.arange(f.size), best.numpy()[f]] = np.inf
-                    nxt = torch.from_numpy(np.argsort(sc, axis=1, kind="stable")[:, :t])
-                else:
-                    sc = score.index_select(0, fail)
-                    sc.scatter_(1, best.index_select(0, fail).unsqueeze(1), float("inf"))
-                    nxt = sc.topk(t, dim=1, largest=False).indices
-                settle(fail, rs[nxt])
+                sc = score.index_select(0, fail)
+                sc.scatter_(1, best.index_select(0, fail).unsqueeze(1), float("inf"))
+                settle(fail, rs[sc.topk(t, dim=1, largest=False).indices])
     todo = (~hit).nonzero().squeeze(1)
     if not todo.numel():
         return hit
-    yt = y_np[todo.numpy()] if on_cpu else y.index_select(0, todo).double().cpu().numpy()
-    C = anchors.candidates(store, yt.astype(np.float64, copy=False), k)
+    yt = y.index_select(0, todo).double().cpu().numpy()
+    C = anchors.candidates(store, yt, k)
     if C is None:
         return hit
     settle(todo, torch.as_tensor(C, device=y.device))  # every (point, candidate) pair at once
     return hit
 
 
-def _nearest(store: RegionStore, rs: Any, y: Any, y_np: np.ndarray, on_cpu: bool) -> Any:
-    """``(score, best)``: ``|x0|^2 - 2 y.x0`` of the regions ``rs`` and each point's argmin
-    (on the CPU in float64 numpy, whose argmin along short rows is 3x faster than float32's)."""
-    import torch
-
-    if on_cpu and store.np_hdr is not None:
-        x0 = store.np_hdr[rs.numpy(), : store.d].astype(np.float64)
-        n, ws = y_np.shape[0], store.work
-        y64 = ws.get("y64", y_np.shape, np.float64)
-        np.copyto(y64, y_np)
-        score = np.matmul(y64, -2.0 * x0.T, out=ws.get("score", (n, len(x0)), np.float64))
-        score += np.einsum("rd,rd->r", x0, x0)
-        return score, torch.from_numpy(score.argmin(axis=1))
-    x0 = store.x0.index_select(0, rs)
-    score = torch.addmm((x0 * x0).sum(dim=1), y, x0.T, alpha=-2.0)
-    return score, score.argmin(dim=1)
-
-
 def lookup_np(
-    store: RegionStore, anchors: AnchorSet, y: np.ndarray, out: np.ndarray, eps: float, k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`lookup` in numpy for small batches on the CPU: ``(hit, slot)``, ``out`` filled."""
+    store: RegionStore,
+    anchors: AnchorSet,
+    y: np.ndarray,
+    slot: np.ndarray,
+    out: np.ndarray,
+    eps: float,
+    k: int,
+    base: float | None = None,
+) -> np.ndarray:
+    """:func:`lookup` of a CPU store in numpy: the hit mask; ``slot`` and ``out`` filled
+    where it is True (arbitrary elsewhere)."""
     n = y.shape[0]
     hit = np.zeros(n, dtype=bool)
-    slot = np.full(n, -1, dtype=np.int64)
     if store.size == 0 or store.np_hdr is None:
-        return hit, slot
+        return hit
+    if base is None:
+        base = offset_margin_np(y)
+
+    def settle(rows: np.ndarray, C: np.ndarray) -> None:
+        """Test ``y[rows[i]]`` against candidates ``C[i]`` (-1: none); the first success wins."""
+        m, kk = C.shape
+        flat = C.reshape(-1)
+        ok, h, diff = contains_np(store, y[np.repeat(rows, kk)], flat, eps, base)
+        ok = ok.reshape(m, kk)
+        won = np.flatnonzero(ok.any(axis=1))
+        if won.size:
+            pick = won * kk + ok[won].argmax(axis=1)
+            r = rows[won]
+            slot[r] = flat[pick]
+            out[r] = evaluate_np(store, h[pick], diff[pick])
+            hit[r] = True
+
     if store.recent:
-        rs = np.asarray(store.recent, dtype=np.int64)
-        x0 = store.np_hdr[rs, : store.d]
-        cand = rs[((y[:, None, :] - x0[None]) ** 2).sum(axis=2).argmin(axis=1)]
-        ok, h, diff = contains_np(store, y, cand, eps)
-        if ok.any():
-            hit, slot[ok] = ok, cand[ok]
-            out[ok] = evaluate_np(store, h[ok], diff[ok])
-    todo = np.nonzero(~hit)[0]
+        # sorted: the set of recent regions changes far less often than its order
+        rs = np.sort(np.asarray(store.recent, dtype=np.int64))
+        if rs.size == 1:
+            settle(np.arange(n), np.broadcast_to(rs, (n, 1)))
+        else:
+            score, best = _nearest_np(store, rs, y)
+            cand = rs[best]
+            # the whole batch on the store's scratch arrays; rows of points that miss here
+            # are overwritten by a later tier or the forward pass
+            ok, h, diff = contains_np(store, y, cand, eps, base, scratch=True)
+            slot[:] = cand
+            evaluate_np(store, h, diff, out=out)
+            hit |= ok
+            fail = np.flatnonzero(~ok)
+            if fail.size:  # the next nearest recent regions, all in one test
+                t = min(NEXT_RECENT, rs.size - 1)
+                sc = score[fail]
+                sc[np.arange(fail.size), best[fail]] = np.inf
+                settle(fail, rs[np.argsort(sc, axis=1, kind="stable")[:, :t]])
+    todo = np.flatnonzero(~hit)
     if not todo.size:
-        return hit, slot
-    C = anchors.candidates(store, y[todo].astype(np.float64), k)
-    if C is None:
-        return hit, slot
-    left = np.arange(todo.size)
-    for j in range(C.shape[1]):
-        cj = C[left, j]
-        ok, h, diff = contains_np(store, y[todo[left]], cj, eps)
-        won = todo[left[ok]]
-        slot[won] = cj[ok]
-        hit[won] = True
-        out[won] = evaluate_np(store, h[ok], diff[ok])
-        left = left[~ok]
-        if not left.size:
-            break
-    return hit, slot
+        return hit
+    C = anchors.candidates(store, y[todo].astype(np.float64, copy=False), k)
+    if C is not None:
+        settle(todo, C)  # every (point, candidate) pair at once
+    return hit
+
+
+def _nearest_np(store: RegionStore, rs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(score, best)``: ``|x0|^2 - 2 y.x0`` of the regions ``rs`` (float64, on the store's
+    scratch memory) and each point's argmin (float64: numpy's argmin along short rows is 3x
+    faster than float32's)."""
+    d, hdr = store.d, store.np_hdr
+    if hdr is None:
+        raise RuntimeError("_nearest_np needs a store on the CPU")
+    # one matmul of [y, 1] by [-2 x0, |x0|^2] (adding |x0|^2 to every row of the score
+    # separately, a broadcast along short rows, cost as much as the product); the right
+    # side is kept while the recent regions and the store's regions stay the same
+    key = (store.next_id, rs.tobytes())
+    memo = store.nearest_memo
+    if memo is not None and memo[0] == key:
+        rhs = memo[1]
+    else:
+        x0 = hdr[rs, :d].astype(np.float64)
+        rhs = np.empty((d + 1, x0.shape[0]))
+        np.multiply(x0.T, -2.0, out=rhs[:d])
+        rhs[d] = np.einsum("rd,rd->r", x0, x0)
+        store.nearest_memo = (key, rhs)
+    n, ws = y.shape[0], store.work
+    y1 = ws.get("y1", (n, d + 1), np.float64)
+    y1[:, :d] = y
+    y1[:, d] = 1.0
+    score = np.matmul(y1, rhs, out=ws.get("score", (n, rs.size), np.float64))
+    return score, score.argmin(axis=1)

@@ -136,8 +136,9 @@ def contains_np(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`contains` in numpy, for a CPU store (same arrays, same margins, same rows).
 
-    With ``scratch`` the gathered rows and ``y - x0`` are written into the store's
-    :class:`~complexlib.cache.workspace.Workspace` (valid until the next such call).
+    With ``scratch`` every ``cand`` must be a region (no ``-1``), and the gathered rows and
+    ``y - x0`` are written into the store's :class:`~complexlib.cache.workspace.Workspace`
+    (valid until the next such call).
     """
     hdr, ra, rd_all = store.np_hdr, store.np_ra, store.np_rd
     if hdr is None or ra is None or rd_all is None:
@@ -145,22 +146,28 @@ def contains_np(
     d = store.d
     if base is None:
         base = offset_margin_np(y)
-    valid = cand >= 0
-    s = np.maximum(cand, 0)
-    if scratch:
+    if scratch:  # the first tier: every point has a candidate
+        s = cand
         ws, n = store.work, len(s)
         h = np.take(hdr, s, axis=0, out=ws.get("hdr", (n, hdr.shape[1]), hdr.dtype))
         dt = np.result_type(y, h)
         diff = np.subtract(y, h[:, :d], out=ws.get("diff", (n, d), dt))
     else:
+        valid = cand >= 0
+        s = np.maximum(cand, 0)
         h = hdr[s]
         diff = y - h[:, :d]
     dist = np.sqrt(np.einsum("nd,nd->n", diff, diff))
     c = MARGIN_ULPS * (d + 3) * eps
-    reach = dist + (c * dist + base)
-    inner = valid & (reach < h[:, d])
-    need = valid & ~inner & (reach < h[:, d + 1])
-    idx = np.nonzero(need)[0]
+    reach = c * dist
+    reach += base
+    reach += dist
+    inner = reach < h[:, d]
+    need = np.greater(reach < h[:, d + 1], inner)  # within rho and not decided by r0
+    if not scratch:
+        inner &= valid
+        need &= valid
+    idx = np.flatnonzero(need)
     if idx.size:
         si = s[idx]
         rd = rd_all[si].astype(y.dtype)
@@ -181,8 +188,14 @@ def contains_np(
     return inner, h, diff
 
 
-def evaluate_np(store: RegionStore, h: np.ndarray, diff: np.ndarray) -> np.ndarray:
-    """:func:`evaluate` in numpy."""
+def evaluate_np(
+    store: RegionStore, h: np.ndarray, diff: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """:func:`evaluate` in numpy (into ``out``, shape ``(n, n_out)``, if given)."""
     d, o = store.d, store.n_out
     W = h[:, d + 2 + o :].reshape(-1, o, d)
-    return h[:, d + 2 : d + 2 + o] + np.matmul(W, diff[:, :, None])[:, :, 0]
+    if out is None:
+        return h[:, d + 2 : d + 2 + o] + np.matmul(W, diff[:, :, None])[:, :, 0]
+    np.matmul(W, diff[:, :, None], out=out[:, :, None])
+    out += h[:, d + 2 : d + 2 + o]
+    return out

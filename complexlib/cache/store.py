@@ -208,6 +208,8 @@ class RegionStore:
         self.size = 0
         self.next_id = 0
         self.recent: list[int] = []  # recently hit slots, most recent first
+        #: ``(key, right side)`` of the last nearest-recent product (see ``lookup``)
+        self.nearest_memo: tuple[Any, np.ndarray] | None = None
         #: scratch arrays of the lookups on the CPU (see :mod:`.workspace`)
         self.work = Workspace()
         self._refresh_views()
@@ -340,15 +342,19 @@ class RegionStore:
         self.remember(slots[np.argsort(-counts, kind="stable")[:N_RECENT]])
 
     def remember(self, slots: np.ndarray) -> None:
-        """Put ``slots`` at the front of the recently-hit list."""
+        """Put ``slots`` at the front of the recently-hit list (dead slots dropped)."""
         if len(slots) == 1 and self.recent and self.recent[0] == slots[0]:
             return
-        merged = np.concatenate([np.asarray(slots[:N_RECENT], dtype=np.int64), self.recent]).astype(
-            np.int64
-        )
-        merged = merged[self.live[merged]]
-        _, first = np.unique(merged, return_index=True)
-        self.recent = merged[np.sort(first)[:N_RECENT]].tolist()
+        # at most 2 * N_RECENT small integers: plain Python beats array calls here
+        live = self.live
+        merged, seen = [], set()
+        for s in (*np.asarray(slots[:N_RECENT]).tolist(), *self.recent):
+            if s not in seen and live[s]:
+                seen.add(s)
+                merged.append(s)
+                if len(merged) == N_RECENT:
+                    break
+        self.recent = merged
 
     # ------------------------------------------------------------------ reading
     def host(self, slots: np.ndarray) -> np.ndarray:

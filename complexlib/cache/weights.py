@@ -91,6 +91,10 @@ class WeightWatch:
             # numpy views of the live tensors, by data pointer: a view keeps its tensor's
             # memory alive, so a pointer seen again is the same memory, read afresh
             self.live_views: dict[tuple[int, tuple[int, ...]], np.ndarray | None] = {}
+            #: per tensor, after a check that found it equal: the tensor, its (data pointer,
+            #: shape, strides, dtype) and the integer view of its memory (the next call's
+            #: fast path)
+            self.seen: list[tuple[Any, Any, np.ndarray] | None] = [None] * len(self.views)
             self.modes = tuple(m.training for m in self.mods)
         else:
             self.arrays = [np.array(a, copy=True) for a in self._source_arrays()]
@@ -118,7 +122,17 @@ class WeightWatch:
                 return True
             if tuple(m.training for m in self.mods) != self.modes:
                 return True
-            for a, b, bv in zip(cur, self.tensors, self.views):
+            seen = self.seen
+            for i, (a, b, bv) in enumerate(zip(cur, self.tensors, self.views)):
+                s = seen[i]
+                # the same tensor object on the same memory, with the same shape, strides and
+                # dtype as last time: only its values can have changed
+                here = (a.data_ptr(), a.shape, a.stride(), a.dtype)
+                if s is not None and bv is not None and s[0] is a and s[1] == here:
+                    if not np.array_equal(s[2], bv):
+                        return True
+                    continue
+                seen[i] = None
                 if a.shape != b.shape or a.dtype != b.dtype or a.device != b.device:
                     return True
                 av = None
@@ -132,6 +146,7 @@ class WeightWatch:
                 if av is not None and bv is not None:
                     if not np.array_equal(av, bv):
                         return True
+                    seen[i] = (a, here, av)
                 elif not _same(a.detach(), b):
                     return True
             return False
