@@ -267,17 +267,14 @@ class HypersphereCache:
             self._yield = n_hit / looked
         self._hits += n_hit
         self._misses += n - n_hit
-        if n_hit == n:
-            miss_idx = hit_idx[:0]
-        elif store.np_hdr is not None:
-            miss_idx = torch.from_numpy(np.flatnonzero(~hit.numpy()))
-        else:
-            miss_idx = (~hit).nonzero().squeeze(1)
-        W = c = region = None
-        if miss_idx.numel():
+        W = c = region = region_m = None
+        if n_hit < n:
+            if store.np_hdr is not None:
+                miss_idx = torch.from_numpy(np.flatnonzero(~hit.numpy()))
+            else:
+                miss_idx = (~hit).nonzero().squeeze(1)
             region_m = self._handle_misses(y, miss_idx, out, n_hit, n, return_linearization)
         else:
-            region_m = None
             self._admission.earn(n_hit, n)
         if return_linearization:
             W = torch.empty((n, self.n_out, self.d), dtype=self.dtype, device=self.device)
@@ -444,7 +441,9 @@ class HypersphereCache:
         single = t.ndim == 1
         if not as_torch:
             t = torch.from_numpy(arr)
-        y = t.to(device=self.device, dtype=self.dtype).reshape(-1, d)
+        if t.dtype != self.dtype or t.device != self.device:
+            t = t.to(device=self.device, dtype=self.dtype)
+        y = t if t.ndim == 2 else t.reshape(-1, d)
         base = None
         if y.device.type == "cpu":
             # the margin's sum of squares is finite unless an entry is not (or it overflows)
