@@ -423,3 +423,36 @@ def test_numpy_and_torch_forward_hash_agree(slope, monkeypatch):
     np.testing.assert_array_equal(key_np, h.keys_of(patterns_of(net, y.numpy())))
     assert len(set(key_np.tolist())) == len({p.tobytes() for p in patterns_of(net, y.numpy())})
     np.testing.assert_allclose(out_np.numpy(), net.forward(y.numpy()), rtol=1e-12, atol=1e-12)
+
+
+def test_device_lookup_path_on_the_cpu(monkeypatch):
+    """The torch lookup (used on GPUs) run on the CPU, by hiding the store's numpy views:
+    every answer exact, the same hits as the numpy lookup on the same queries."""
+    from complexlib.cache.store import RegionStore
+
+    net = cl.mlp([4, 24, 24, 2], seed=5).double().eval()
+    rng = np.random.default_rng(3)
+    ops = rng.standard_normal((8, 4))
+    batches = [ops[rng.integers(0, 8, 700)] + 1e-3 * rng.standard_normal((700, 4))]
+    batches += [rng.standard_normal((300, 4)), batches[0][:50]]
+    hits = {}
+    for torch_only in (False, True):
+        if torch_only:
+            refresh = RegionStore._refresh_views
+
+            def no_views(self, _refresh=refresh):
+                _refresh(self)
+                self.np_hdr = self.np_ra = self.np_rd = None
+
+            monkeypatch.setattr(RegionStore, "_refresh_views", no_views)
+        cache = cl.HypersphereCache(net)
+        got = []
+        for x in batches * 2:
+            ans = cache(x, return_linearization=True)
+            want = net(torch.as_tensor(x)).detach().numpy()
+            np.testing.assert_allclose(ans.output, want, rtol=1e-9, atol=1e-9)
+            got.append(ans.hit)
+        assert (cache._store.np_hdr is None) == torch_only
+        hits[torch_only] = np.concatenate(got)
+    assert hits[True].mean() > 0.5
+    np.testing.assert_array_equal(hits[False], hits[True])

@@ -249,10 +249,12 @@ class HypersphereCache:
             hit, looked = self._lookup_batch(y, slot, out, base)
         if store.np_hdr is not None:  # the bookkeeping of a CPU store in numpy
             hi = np.flatnonzero(hit.numpy())
-            if hi.size:
+            if hi.size * 8 >= store.cap:  # many hits: count by slot
                 cnt = np.bincount(slot.numpy()[hi], minlength=store.cap)
                 u = np.flatnonzero(cnt)
                 store.touch(u, cnt[u], self._calls)
+            elif hi.size:
+                store.touch(*np.unique(slot.numpy()[hi], return_counts=True), self._calls)
             hit_idx = torch.from_numpy(hi)
         else:
             hit_idx = hit.nonzero().squeeze(1)

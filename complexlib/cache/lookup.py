@@ -1,13 +1,14 @@
 """The lookup tiers of the region cache, for a whole batch at once.
 
 1. The recently hit regions (at most ``N_RECENT``, the last hit first): each point is tested
-   against the one whose ``x0`` is nearest (one matmul and an argmin for the batch), and the
-   points that fail against the ``NEXT_RECENT`` next nearest in one test (a point near an
-   operating point but in a region beside the operating point's): around a few operating
-   points almost every query is settled here.
+   against the one whose ``x0`` is nearest (one matmul and an argmin for the batch), and, in
+   batches of more than ``SMALL_NEAREST`` points, the points that fail against the
+   ``NEXT_RECENT`` next nearest in one test (a point near an operating point but in a region
+   beside the operating point's): around a few operating points almost every query is
+   settled here.
 2. The ball index (:mod:`complexlib.cache.anchors`): the regions of the ``n_candidates``
-   anchors nearest to each remaining point, each tested exactly; a point takes its first
-   success.
+   anchors nearest to each remaining point, each tested exactly (the nearest first, then
+   the others of the points left, all at once); a point takes its first success.
 
 Hits get their answer ``f(x0) + W (y - x0)`` from the rows the test already gathered.
 """
@@ -34,6 +35,10 @@ __all__ = ["lookup", "lookup_np"]
 
 #: Points that miss their nearest recent region are tested against this many next nearest.
 NEXT_RECENT = 3
+#: Batches up to this size find their nearest recent regions by differences and skip the
+#: next nearest (the index settles their few failures; a stream of single queries to
+#: regions all over the cache would pay for that tier on almost every call).
+SMALL_NEAREST = 64
 
 
 def lookup(
@@ -150,12 +155,11 @@ def lookup_np(
             hit[r] = True
 
     if store.recent:
-        # sorted: the set of recent regions changes far less often than its order
-        rs = np.sort(np.asarray(store.recent, dtype=np.int64))
+        rs = np.asarray(store.recent, dtype=np.int64)
         if rs.size == 1:
             settle(np.arange(n), np.broadcast_to(rs, (n, 1)))
         else:
-            score, best = _nearest_np(store, rs, y)
+            score, best, rs = _nearest_np(store, rs, y)
             cand = rs[best]
             # the whole batch on the store's scratch arrays; rows of points that miss here
             # are overwritten by a later tier or the forward pass
@@ -164,7 +168,7 @@ def lookup_np(
             evaluate_np(store, h, diff, out=out)
             hit |= ok
             fail = np.flatnonzero(~ok)
-            if fail.size:  # the next nearest recent regions, all in one test
+            if fail.size and n > SMALL_NEAREST:  # the next nearest recent regions, one test
                 t = min(NEXT_RECENT, rs.size - 1)
                 sc = score[fail]
                 sc[np.arange(fail.size), best[fail]] = np.inf
@@ -174,20 +178,36 @@ def lookup_np(
         return hit
     C = anchors.candidates(store, y[todo].astype(np.float64, copy=False), k)
     if C is not None:
-        settle(todo, C)  # every (point, candidate) pair at once
+        # each point's nearest anchor first (most points lie in its region), then every
+        # other (point, candidate) pair of the points left at once
+        settle(todo, C[:, :1])
+        left = np.flatnonzero(~hit[todo])
+        if left.size and C.shape[1] > 1:
+            settle(todo[left], C[left, 1:])
     return hit
 
 
-def _nearest_np(store: RegionStore, rs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(score, best)``: ``|x0|^2 - 2 y.x0`` of the regions ``rs`` (float64, on the store's
-    scratch memory) and each point's argmin (float64: numpy's argmin along short rows is 3x
-    faster than float32's)."""
+def _nearest_np(
+    store: RegionStore, rs: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(score, best, cols)``: a score of each point against each region ``cols[j]`` (the
+    regions ``rs`` in some order) that orders them by distance, and each point's argmin.
+
+    Small batches: squared distances.  Larger ones: ``|x0|^2 - 2 y.x0`` in float64 (numpy's
+    argmin along short rows is 3x faster than float32's) by one matmul of ``[y, 1]`` by
+    ``[-2 x0, |x0|^2]`` on the store's scratch memory (adding ``|x0|^2`` to every row
+    separately, a broadcast along short rows, cost as much as the product); its right side
+    is kept while the set of recent regions and the store's regions stay the same.
+    """
     d, hdr = store.d, store.np_hdr
     if hdr is None:
         raise RuntimeError("_nearest_np needs a store on the CPU")
-    # one matmul of [y, 1] by [-2 x0, |x0|^2] (adding |x0|^2 to every row of the score
-    # separately, a broadcast along short rows, cost as much as the product); the right
-    # side is kept while the recent regions and the store's regions stay the same
+    n = y.shape[0]
+    if n <= SMALL_NEAREST:
+        x0 = hdr[rs, :d]
+        score = np.square(y[:, None, :] - x0[None]).sum(axis=2)
+        return score, score.argmin(axis=1), rs
+    rs = np.sort(rs)  # the set of recent regions changes far less often than its order
     key = (store.next_id, rs.tobytes())
     memo = store.nearest_memo
     if memo is not None and memo[0] == key:
@@ -198,9 +218,9 @@ def _nearest_np(store: RegionStore, rs: np.ndarray, y: np.ndarray) -> tuple[np.n
         np.multiply(x0.T, -2.0, out=rhs[:d])
         rhs[d] = np.einsum("rd,rd->r", x0, x0)
         store.nearest_memo = (key, rhs)
-    n, ws = y.shape[0], store.work
+    ws = store.work
     y1 = ws.get("y1", (n, d + 1), np.float64)
     y1[:, :d] = y
     y1[:, d] = 1.0
     score = np.matmul(y1, rhs, out=ws.get("score", (n, rs.size), np.float64))
-    return score, score.argmin(axis=1)
+    return score, score.argmin(axis=1), rs

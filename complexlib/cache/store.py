@@ -342,19 +342,15 @@ class RegionStore:
         self.remember(slots[np.argsort(-counts, kind="stable")[:N_RECENT]])
 
     def remember(self, slots: np.ndarray) -> None:
-        """Put ``slots`` at the front of the recently-hit list (dead slots dropped)."""
+        """Put ``slots`` (live) at the front of the recently-hit list.
+
+        The list holds live slots only: :meth:`evict_lru` drops the slots it frees.
+        """
         if len(slots) == 1 and self.recent and self.recent[0] == slots[0]:
             return
-        # at most 2 * N_RECENT small integers: plain Python beats array calls here
-        live = self.live
-        merged, seen = [], set()
-        for s in (*np.asarray(slots[:N_RECENT]).tolist(), *self.recent):
-            if s not in seen and live[s]:
-                seen.add(s)
-                merged.append(s)
-                if len(merged) == N_RECENT:
-                    break
-        self.recent = merged
+        # at most 2 * N_RECENT small integers: an ordered dict's keys beat array calls here
+        merged = dict.fromkeys((*np.asarray(slots[:N_RECENT]).tolist(), *self.recent))
+        self.recent = list(merged)[:N_RECENT]
 
     # ------------------------------------------------------------------ reading
     def host(self, slots: np.ndarray) -> np.ndarray:
