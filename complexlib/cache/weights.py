@@ -92,8 +92,8 @@ class WeightWatch:
             # memory alive, so a pointer seen again is the same memory, read afresh
             self.live_views: dict[tuple[int, tuple[int, ...]], np.ndarray | None] = {}
             #: per tensor, after a check that found it equal: the tensor, its (data pointer,
-            #: shape, strides, dtype) and the integer view of its memory (the next call's
-            #: fast path)
+            #: shape, strides, dtype, device) and the integer view of its memory (the next
+            #: call's fast path)
             self.seen: list[tuple[Any, Any, np.ndarray] | None] = [None] * len(self.views)
             self.modes = tuple(m.training for m in self.mods)
         else:
@@ -125,9 +125,9 @@ class WeightWatch:
             seen = self.seen
             for i, (a, b, bv) in enumerate(zip(cur, self.tensors, self.views)):
                 s = seen[i]
-                # the same tensor object on the same memory, with the same shape, strides and
-                # dtype as last time: only its values can have changed
-                here = (a.data_ptr(), a.shape, a.stride(), a.dtype)
+                # the same tensor object on the same memory, with the same shape, strides,
+                # dtype and device as last time: only its values can have changed
+                here = (a.data_ptr(), a.shape, a.stride(), a.dtype, a.device)
                 if s is not None and bv is not None and s[0] is a and s[1] == here:
                     if not np.array_equal(s[2], bv):
                         return True
