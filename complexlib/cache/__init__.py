@@ -9,8 +9,10 @@ module                    what it does
 ========================= ================================================================
 ``hypersphere``           :class:`HypersphereCache`, the facade: a call, misses, insertion
 ``store``                 columnar region entries (point ball, rows, map, pattern), slots
+``keys``                  the sorted-array index from pattern hashes to slots
+``workspace``             scratch arrays kept between lookups on the CPU
 ``membership``            the exact membership test with rounding margins; ``f(y)`` on a hit
-``lookup``                the lookup tiers over a batch: recent regions, then the index
+``lookup``                the lookup tiers over a batch (numpy on the CPU, torch elsewhere)
 ``anchors``               anchor points and the ball index over them, rebuilt lazily
 ``index``                 nearest-anchor index backends (BallTree, cKDTree, brute force)
 ``hashing``               forward pass with a 64-bit hash of each activation pattern

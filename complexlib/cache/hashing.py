@@ -1,6 +1,6 @@
 """The forward pass of the region cache, with a 64-bit hash of each point's activation pattern.
 
-Missed points are grouped by region with this hash (one ``torch.unique`` instead of packing
+Missed points are grouped by region with this hash (one ``np.unique`` instead of packing
 and comparing patterns); :class:`PatternHasher` computes the same hash for given patterns,
 so a region linearised in float64 is found under the key its points hash to.
 """
