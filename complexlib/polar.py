@@ -45,7 +45,9 @@ from math import comb
 
 import numpy as np
 
-__all__ = ["PolarFacets", "polar_facets", "row_max", "POLAR_MAX_DIM"]
+from .reductions import row_max
+
+__all__ = ["PolarFacets", "polar_facets", "POLAR_MAX_DIM"]
 
 #: the largest input dimension the kernel is used for
 POLAR_MAX_DIM = 6
@@ -84,24 +86,6 @@ class PolarFacets:
     margin: np.ndarray  # (F,) distance from the point to every other row
     bounded: np.ndarray  # (B,) bool
     decided: np.ndarray  # (B,) bool
-
-
-def row_max(v: np.ndarray) -> np.ndarray:
-    """``v.max(axis=-1, initial=-inf)``, by an argmax and a gather: numpy's argmax along
-    short rows is several times faster than its max (the same value, NaN included).
-
-    Examples
-    --------
-    >>> row_max(np.array([[1.0, 3.0, 2.0], [-1.0, -5.0, -2.0]])).tolist()
-    [3.0, -1.0]
-    >>> row_max(np.zeros((2, 0))).tolist()
-    [-inf, -inf]
-    """
-    m = v.shape[-1]
-    if m == 0:
-        return np.full(v.shape[:-1], -np.inf)
-    flat = v.reshape(-1, m)
-    return flat[np.arange(flat.shape[0]), flat.argmax(axis=1)].reshape(v.shape[:-1])
 
 
 @lru_cache(maxsize=16)

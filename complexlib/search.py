@@ -29,7 +29,8 @@ from .geometry import (
 from .network import ReLUNetwork
 from .patterns import _forward, _forward_np, pack, patterns_of, resolve_device
 from .planar import planar_facets
-from .polar import POLAR_MAX_DIM, polar_facets, row_max
+from .polar import POLAR_MAX_DIM, polar_facets
+from .reductions import row_max
 
 __all__ = ["BatchResult", "process_batch", "start_point", "crossing_check"]
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..polar import row_max
+from ..reductions import row_max
 from .store import RegionStore
 
 __all__ = [
@@ -181,7 +181,7 @@ def contains_np(
             a = ra[si, :m].astype(y.dtype, copy=False)
             vals = np.matmul(a, diff[idx][:, :, None])[:, :, 0]
             # min(rd - t - v) > 0 as max(v - (rd - t)) < 0 (the same numbers negated), by an
-            # argmax along the rows (see polar.row_max)
+            # argmax along the rows (see reductions.row_max)
             inner[idx] = row_max(vals - (rd[:, :m] - t[:, :m])) < 0
         else:
             inner[idx] = True
