@@ -456,3 +456,58 @@ def test_device_lookup_path_on_the_cpu(monkeypatch):
         hits[torch_only] = np.concatenate(got)
     assert hits[True].mean() > 0.5
     np.testing.assert_array_equal(hits[False], hits[True])
+
+
+@pytest.mark.parametrize("d", [2, 8, 1100])
+def test_stored_normals_lie_within_their_error_bound(d):
+    """The kept unit normals as stored (16-bit fixed point up to d = 1,027, float16 above)
+    differ from the float64 normals of the region's halfspaces by at most ``normal_err``."""
+    from complexlib.cache.store import normal_codec
+
+    net = cl.mlp([d, 6, 6, 1], seed=d).double()
+    cache = cl.HypersphereCache(net, rows_per_region=12)
+    X = np.random.default_rng(d).standard_normal((30, d))
+    cache(X)
+    st = cache._store
+    assert st.normal_dtype == ("int16" if d <= 1027 else "float16")
+    assert (st.normal_dtype, st.normal_unit, st.normal_err) == normal_codec(d)
+    reg = cache.regions(chebyshev=False)
+    from complexlib.geometry import halfspaces
+
+    A, _ = halfspaces(cl.as_network(net), reg.pattern)
+    kept = reg.rows >= 0
+    r, k = np.nonzero(kept)
+    a = A[r, reg.rows[r, k]]
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    err = np.linalg.norm(reg.normals[r, k] - a, axis=1)
+    assert err.max() <= st.normal_err
+    assert err.max() > st.normal_err / 100  # the bound is not loose by orders of magnitude
+
+
+def test_recent_pack_decides_as_the_store_test_and_never_wrongly():
+    """The first tier's packed tables (RecentPack) give the store test's decisions on points
+    at every distance from the regions' x0 (inside the ball, within rho, beyond), and every
+    point either says is inside has the region's activation pattern."""
+    from complexlib.cache.membership import contains_np, offset_margin_np
+    from complexlib.cache.recent import RecentPack
+    from complexlib.patterns import patterns_of
+
+    net = cl.mlp([3, 12, 12, 2], seed=8).double()
+    rn = cl.as_network(net)
+    rng = np.random.default_rng(2)
+    cache = cl.HypersphereCache(net)
+    cache(rng.standard_normal((40, 3)))
+    st = cache._store
+    slots = np.sort(np.asarray(st.recent))
+    pack = RecentPack(st, slots, cache._eps)
+    j = rng.integers(0, len(pack), 6000)
+    x0, r0 = st.np_hdr[slots[j], :3], st.np_hdr[slots[j], 3]
+    u = rng.standard_normal((6000, 3))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    y = x0 + u * (r0 * rng.uniform(0.0, 6.0, 6000))[:, None]
+    base = offset_margin_np(y)
+    got = pack.test(j, y - x0, base)
+    want = contains_np(st, y, slots[j], cache._eps, base)[0]
+    np.testing.assert_array_equal(got, want)
+    assert 0.2 < got.mean() < 0.9
+    np.testing.assert_array_equal(patterns_of(rn, y[got]), patterns_of(rn, x0[got]))

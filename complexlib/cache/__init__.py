@@ -13,6 +13,7 @@ module                    what it does
 ``workspace``             scratch arrays kept between lookups on the CPU
 ``membership``            the exact membership test with rounding margins; ``f(y)`` on a hit
 ``lookup``                the lookup tiers over a batch (numpy on the CPU, torch elsewhere)
+``recent``                the recently hit regions packed for the first tier of a batch
 ``anchors``               anchor points and the ball index over them, rebuilt lazily
 ``index``                 nearest-anchor index backends (BallTree, cKDTree, brute force)
 ``hashing``               forward pass with a 64-bit hash of each activation pattern

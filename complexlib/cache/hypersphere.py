@@ -407,7 +407,7 @@ class HypersphereCache:
             cheb_center=cheb_c,
             cheb_radius=cheb_r,
             rows=rows,
-            normals=st.ra[sl].double().cpu().numpy(),
+            normals=st.ra[sl].double().cpu().numpy() * st.normal_unit,
             offsets=_padding_to_inf(st.rd[sl].double().cpu().numpy()),
             rho=h[:, d + 1],
             W=W.double().cpu().numpy(),

@@ -28,6 +28,7 @@ from .membership import (
     offset_margin,
     offset_margin_np,
 )
+from .recent import recent_pack
 from .store import RegionStore
 
 __all__ = ["lookup", "lookup_np"]
@@ -132,7 +133,13 @@ def lookup_np(
     base: float | None = None,
 ) -> np.ndarray:
     """:func:`lookup` of a CPU store in numpy: the hit mask; ``slot`` and ``out`` filled
-    where it is True (arbitrary elsewhere)."""
+    where it is True (arbitrary elsewhere).
+
+    Batches of more than ``SMALL_NEAREST`` points are tested against the recent regions
+    packed into small tables (:class:`~complexlib.cache.recent.RecentPack`), smaller ones
+    against the store's rows directly (a pack is rebuilt whenever the recent set changes,
+    which a stream of single queries all over the cache does on almost every call).
+    """
     n = y.shape[0]
     hit = np.zeros(n, dtype=bool)
     if store.size == 0 or store.np_hdr is None:
@@ -140,39 +147,25 @@ def lookup_np(
     if base is None:
         base = offset_margin_np(y)
 
-    def settle(rows: np.ndarray, C: np.ndarray) -> None:
-        """Test ``y[rows[i]]`` against candidates ``C[i]`` (-1: none); the first success wins."""
-        m, kk = C.shape
-        flat = C.reshape(-1)
-        ok, h, diff = contains_np(store, y[np.repeat(rows, kk)], flat, eps, base)
-        ok = ok.reshape(m, kk)
-        won = np.flatnonzero(ok.any(axis=1))
-        if won.size:
-            pick = won * kk + ok[won].argmax(axis=1)
-            r = rows[won]
-            slot[r] = flat[pick]
-            out[r] = evaluate_np(store, h[pick], diff[pick])
-            hit[r] = True
+    def store_test(rows: np.ndarray, flat: np.ndarray) -> tuple[Any, Any, Any, Any]:
+        ok, h, diff = contains_np(store, y[rows], flat, eps, base)
+        return ok, h, diff, flat
 
     if store.recent:
-        rs = np.asarray(store.recent, dtype=np.int64)
-        if rs.size == 1:
-            settle(np.arange(n), np.broadcast_to(rs, (n, 1)))
+        if n > SMALL_NEAREST:
+            _recent_tier(store, y, slot, out, hit, eps, base)
         else:
-            score, best, rs = _nearest_np(store, rs, y)
-            cand = rs[best]
-            # the whole batch on the store's scratch arrays; rows of points that miss here
-            # are overwritten by a later tier or the forward pass
+            rs = np.asarray(store.recent, dtype=np.int64)
+            if rs.size == 1:
+                cand = np.broadcast_to(rs, (n,))
+            else:  # nearest x0 by differences
+                score = np.square(y[:, None, :] - store.np_hdr[rs, : store.d][None]).sum(axis=2)
+                cand = rs[score.argmin(axis=1)]
+            # rows of points that miss here are overwritten by a later tier or the forward pass
             ok, h, diff = contains_np(store, y, cand, eps, base, scratch=True)
             slot[:] = cand
             evaluate_np(store, h, diff, out=out)
             hit |= ok
-            fail = np.flatnonzero(~ok)
-            if fail.size and n > SMALL_NEAREST:  # the next nearest recent regions, one test
-                t = min(NEXT_RECENT, rs.size - 1)
-                sc = score[fail]
-                sc[np.arange(fail.size), best[fail]] = np.inf
-                settle(fail, rs[np.argsort(sc, axis=1, kind="stable")[:, :t]])
     todo = np.flatnonzero(~hit)
     if not todo.size:
         return hit
@@ -180,47 +173,83 @@ def lookup_np(
     if C is not None:
         # each point's nearest anchor first (most points lie in its region), then every
         # other (point, candidate) pair of the points left at once
-        settle(todo, C[:, :1])
+        _settle(store, todo, C[:, :1], store_test, slot, out, hit)
         left = np.flatnonzero(~hit[todo])
         if left.size and C.shape[1] > 1:
-            settle(todo[left], C[left, 1:])
+            _settle(store, todo[left], C[left, 1:], store_test, slot, out, hit)
     return hit
 
 
-def _nearest_np(
-    store: RegionStore, rs: np.ndarray, y: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(score, best, cols)``: a score of each point against each region ``cols[j]`` (the
-    regions ``rs`` in some order) that orders them by distance, and each point's argmin.
+def _settle(
+    store: RegionStore,
+    rows: np.ndarray,
+    C: np.ndarray,
+    test: Any,
+    slot: np.ndarray,
+    out: np.ndarray,
+    hit: np.ndarray,
+) -> None:
+    """Test point ``rows[i]`` against candidates ``C[i]`` (``-1``: none), every pair at
+    once; a point takes its first success.  ``test(point_rows, flat_candidates)`` returns
+    ``(inside, header rows, y - x0, slots)`` of the pairs."""
+    m, kk = C.shape
+    ok, h, diff, slots = test(np.repeat(rows, kk), C.reshape(-1))
+    ok = ok.reshape(m, kk)
+    won = np.flatnonzero(ok.any(axis=1))
+    if won.size:
+        pick = won * kk + ok[won].argmax(axis=1)
+        r = rows[won]
+        slot[r] = slots[pick]
+        out[r] = evaluate_np(store, h[pick], diff[pick])
+        hit[r] = True
 
-    Small batches: squared distances.  Larger ones: ``|x0|^2 - 2 y.x0`` in float64 (numpy's
-    argmin along short rows is 3x faster than float32's) by one matmul of ``[y, 1]`` by
-    ``[-2 x0, |x0|^2]`` on the store's scratch memory (adding ``|x0|^2`` to every row
-    separately, a broadcast along short rows, cost as much as the product); its right side
-    is kept while the set of recent regions and the store's regions stay the same.
+
+def _recent_tier(
+    store: RegionStore,
+    y: np.ndarray,
+    slot: np.ndarray,
+    out: np.ndarray,
+    hit: np.ndarray,
+    eps: float,
+    base: float,
+) -> None:
+    """The first tier of a large batch: each point against the recent region whose ``x0`` is
+    nearest, then the points that fail against the ``NEXT_RECENT`` next nearest.
+
+    The nearest region comes from ``|x0|^2 - 2 y.x0`` in float64 (neighbouring regions'
+    scores around an operating point differ by ~1e-7 of ``|x0|^2``, below float32's
+    rounding), one product of ``[y, 1]`` by the pack's ``[-2 x0, |x0|^2]`` on the store's
+    scratch memory.  Rows of points that miss are overwritten by a later tier or the
+    forward pass.
     """
-    d, hdr = store.d, store.np_hdr
-    if hdr is None:
-        raise RuntimeError("_nearest_np needs a store on the CPU")
-    n = y.shape[0]
-    if n <= SMALL_NEAREST:
-        x0 = hdr[rs, :d]
-        score = np.square(y[:, None, :] - x0[None]).sum(axis=2)
-        return score, score.argmin(axis=1), rs
-    rs = np.sort(rs)  # the set of recent regions changes far less often than its order
-    key = (store.next_id, rs.tobytes())
-    memo = store.nearest_memo
-    if memo is not None and memo[0] == key:
-        rhs = memo[1]
-    else:
-        x0 = hdr[rs, :d].astype(np.float64)
-        rhs = np.empty((d + 1, x0.shape[0]))
-        np.multiply(x0.T, -2.0, out=rhs[:d])
-        rhs[d] = np.einsum("rd,rd->r", x0, x0)
-        store.nearest_memo = (key, rhs)
+    pack = recent_pack(store, eps)
+    if pack is None:
+        return
+    n, d = y.shape
     ws = store.work
+    R = len(pack)
     y1 = ws.get("y1", (n, d + 1), np.float64)
     y1[:, :d] = y
     y1[:, d] = 1.0
-    score = np.matmul(y1, rhs, out=ws.get("score", (n, rs.size), np.float64))
-    return score, score.argmin(axis=1), rs
+    score = np.matmul(y1, pack.rhs, out=ws.get("score", (n, R), np.float64))
+    j = score.argmin(axis=1)
+    hdr = pack.hdr
+    h = np.take(hdr, j, axis=0, out=ws.get("hdr", (n, hdr.shape[1]), hdr.dtype))
+    diff = np.subtract(y, h[:, :d], out=ws.get("diff", (n, d), np.result_type(y, h)))
+    ok = pack.test(j, diff, base, h)
+    np.take(pack.slots, j, out=slot)
+    evaluate_np(store, h, diff, out=out)
+    hit |= ok
+    fail = np.flatnonzero(~ok)
+    if fail.size and R > 1:  # mostly points in a region beside an operating point's
+        t = min(NEXT_RECENT, R - 1)
+        sc = score[fail]
+        sc[np.arange(fail.size), j[fail]] = np.inf
+        C = np.argsort(sc, axis=1, kind="stable")[:, :t]
+
+        def pack_test(rows: np.ndarray, flat: np.ndarray) -> tuple[Any, Any, Any, Any]:
+            hp = hdr[flat]
+            dp = y[rows] - hp[:, :d]
+            return pack.test(flat, dp, base, hp), hp, dp, pack.slots[flat]
+
+        _settle(store, fail, C, pack_test, slot, out, hit)

@@ -8,8 +8,8 @@ rows ``a_j . (y - x0) <= delta_j`` (every hyperplane not kept is farther than ``
 
 * ``MARGIN_ULPS * (d + 3) * eps`` relative to ``|y - x0|`` and ``delta_j`` for the
   arithmetic in the cache's dtype (``eps`` its machine epsilon);
-* ``normal_err |y - x0|`` for the float16 rounding of the stored unit normals
-  (``|(a' - a) . v| <= |a' - a| |v|``, see :class:`~complexlib.cache.store.RegionStore`);
+* ``normal_err |y - x0|`` for the 16-bit rounding of the stored unit normals
+  (``|(a' - a) . v| <= |a' - a| |v|``, see :func:`~complexlib.cache.store.normal_codec`);
   the offsets are rounded down when stored;
 * ``MARGIN_ULPS * eps64 * max |y|`` for the float64 rounding of the offsets themselves.
 
@@ -45,23 +45,32 @@ ROW_SLACK = 1.01
 
 
 def offset_margin(y: Any) -> Any:
-    """The margin for the float64 rounding of stored offsets: ``MARGIN_ULPS eps64 max |y|``.
+    """The margin for the float64 rounding of stored offsets: ``MARGIN_ULPS eps64 sqrt(d)
+    max |y_k|``, at least ``MARGIN_ULPS eps64 max |y|`` (non-finite if an entry is).
 
     A lookup computes it once for its whole batch and hands it to every :func:`contains`
-    (the largest ``|y|`` of the batch bounds that of any subset).
+    (the largest entry of the batch bounds that of any subset).  The largest entry, not the
+    largest norm: two reductions over the batch instead of one along each of its short rows.
     """
-    import torch
-
     if not y.numel():
         return 0.0
-    return MARGIN_ULPS * _EPS64 * torch.linalg.vector_norm(y, dim=1).amax()
+    return MARGIN_ULPS * _EPS64 * y.shape[1] ** 0.5 * y.abs().amax()
 
 
 def offset_margin_np(y: np.ndarray) -> float:
-    """:func:`offset_margin` of a numpy batch."""
+    """:func:`offset_margin` of a numpy batch (a float; NaN or inf if an entry is).
+
+    Examples
+    --------
+    >>> offset_margin_np(np.array([[3.0, -4.0]])) >= MARGIN_ULPS * _EPS64 * 5.0
+    True
+    >>> offset_margin_np(np.array([[1.0, np.nan]]))
+    nan
+    """
     if not y.size:
         return 0.0
-    return MARGIN_ULPS * _EPS64 * float(np.sqrt(np.einsum("nd,nd->n", y, y).max()))
+    top = max(float(y.max()), -float(y.min()))
+    return MARGIN_ULPS * _EPS64 * y.shape[1] ** 0.5 * top
 
 
 def contains(
@@ -76,7 +85,7 @@ def contains(
     Rows are stored nearest first, so a point at distance ``r`` from ``x0`` is tested only
     against the leading rows whose offsets could be violated within ``r``: every later row
     has ``delta_j`` above ``ROW_SLACK r`` plus the margins, and ``|a_j . (y - x0)|`` is at
-    most ``(1 + normal_err) r`` (a float16 unit normal) plus rounding, far below that.
+    most ``(1 + normal_err) r`` (a stored unit normal) plus rounding, far below that.
     """
     import torch
 
@@ -108,11 +117,13 @@ def contains(
             di = diff.index_select(0, idx)
             if store.np_ra is not None:  # CPU: numpy's batched matmul of small blocks is faster
                 dn = di.numpy()
-                a = store.np_ra[si.numpy(), :m].astype(dn.dtype, copy=False)
+                a = store.np_ra[si.numpy(), :m].astype(dn.dtype)
                 v = torch.from_numpy(np.matmul(a, dn[:, :, None])[:, :, 0])
             else:
                 at = store.ra[:, :m].index_select(0, si).to(y.dtype)
                 v = torch.bmm(at, di.unsqueeze(2)).squeeze(2)
+            if store.normal_unit != 1.0:  # stored components are multiples of the unit
+                v = v * store.normal_unit
             inner.index_copy_(0, idx, (rd - t - v).amin(dim=1) > 0)
         else:
             inner.index_fill_(0, idx, True)
@@ -178,8 +189,10 @@ def contains_np(
         cols = np.flatnonzero((rd <= t + ROW_SLACK * dd).any(axis=0))
         m = int(cols[-1]) + 1 if cols.size else 0
         if m:
-            a = ra[si, :m].astype(y.dtype, copy=False)
+            a = ra[si, :m].astype(y.dtype)
             vals = np.matmul(a, diff[idx][:, :, None])[:, :, 0]
+            if store.normal_unit != 1.0:  # stored components are multiples of the unit
+                vals *= store.normal_unit
             # min(rd - t - v) > 0 as max(v - (rd - t)) < 0 (the same numbers negated), by an
             # argmax along the rows (see reductions.row_max)
             inner[idx] = row_max(vals - (rd[:, :m] - t[:, :m])) < 0
@@ -195,7 +208,10 @@ def evaluate_np(
     d, o = store.d, store.n_out
     W = h[:, d + 2 + o :].reshape(-1, o, d)
     if out is None:
-        return h[:, d + 2 : d + 2 + o] + np.matmul(W, diff[:, :, None])[:, :, 0]
-    np.matmul(W, diff[:, :, None], out=out[:, :, None])
+        out = np.empty((W.shape[0], o), dtype=np.result_type(h, diff))
+    if W.shape[0] > 64:  # numpy's matmul pays per small matrix; einsum does not
+        np.einsum("nod,nd->no", W, diff, out=out)
+    else:
+        np.matmul(W, diff[:, :, None], out=out[:, :, None])
     out += h[:, d + 2 : d + 2 + o]
     return out

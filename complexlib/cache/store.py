@@ -6,8 +6,8 @@ An entry (a region) holds, on the cache's device:
   the region, the radius of the ball around it inside the region, the distance within
   which the kept rows decide membership, and the region's affine map written around
   ``x0`` (``f(y) = f(x0) + W (y - x0)``; ``c = f(x0) - W x0`` is derived when asked for);
-* its ``K`` hyperplanes nearest to ``x0``, nearest first, as float16 unit normals and
-  float32 distances from ``x0`` rounded *down* (the region is
+* its ``K`` hyperplanes nearest to ``x0``, nearest first, as 16-bit unit normals (see
+  :func:`normal_codec`) and float32 distances from ``x0`` rounded *down* (the region is
   ``{y : a_j . (y - x0) <= delta_j}``): a quarter of the bytes of float64 rows, and the
   membership test adds a margin for the rounding of the normals (``normal_err |y - x0|``),
   so a point the rounding could misplace is a miss, never a wrong answer;
@@ -29,7 +29,7 @@ import numpy as np
 from .keys import KeyIndex
 from .workspace import Workspace
 
-__all__ = ["CachedRegions", "RegionStore", "N_RECENT", "nearest_rows"]
+__all__ = ["CachedRegions", "RegionStore", "N_RECENT", "nearest_rows", "normal_codec"]
 
 #: Size of the recently-hit list tested first.
 N_RECENT = 64
@@ -49,7 +49,8 @@ class CachedRegions:
         when arbitrarily large balls fit); NaN when not computed.
     rows : (R, K) int64, neurons of the kept hyperplanes, nearest to ``center`` first (-1 pads).
     normals, offsets : (R, K, d), (R, K): the kept halfspaces ``normals . (y - center) <=
-        offsets`` (unit normals, stored in float16; offsets in float32, rounded down).
+        offsets`` (unit normals as stored, 16 bits a component, see :func:`normal_codec`;
+        offsets in float32, rounded down).
     rho : (R,) kept rows decide membership within this distance of ``center``.
     W, c : (R, n_out, d), (R, n_out): the network on the region, ``f(y) = W y + c``.
     hits, last_used : (R,) per-region hit counts and the call that last used the region.
@@ -87,6 +88,48 @@ def round_down_f32(a: np.ndarray) -> np.ndarray:
     up = r.astype(np.float64) > a
     r[up] = np.nextafter(r[up], np.float32(-np.inf))
     return r
+
+
+#: Components of the kept unit normals are stored as ``round(a * NORMAL_STEPS)`` in int16.
+NORMAL_STEPS = 32767
+
+
+def normal_codec(d: int) -> tuple[str, float, float]:
+    """How the kept unit normals of a ``d``-dimensional cache are stored: ``(dtype, unit,
+    err)``, a stored component ``q`` meaning ``q * unit`` and ``err`` bounding the distance
+    ``|a' - a|`` between a stored normal and the true one.
+
+    16-bit fixed point (``q = round(a * 32767)``, each component within ``0.5 / 32767``, so
+    ``err = sqrt(d) / 65534``) while that is below float16's relative rounding of ``2^-11``
+    (``d`` up to 1,027), float16 above.  Fixed point is 11 times finer at ``d = 8``: points
+    within the margin of a facet (which get the forward pass) are that much rarer.
+
+    Examples
+    --------
+    >>> normal_codec(8)[:2], normal_codec(4096)[:2]
+    (('int16', 3.051850947599719e-05), ('float16', 1.0))
+    >>> normal_codec(8)[2] < 2.0**-11 / 10
+    True
+    """
+    fixed = np.sqrt(d) * (0.5 / NORMAL_STEPS) * (1 + 2.0**-20)
+    f16 = 2.0**-11 + np.sqrt(d) * 2.0**-25  # relative per entry, plus the subnormal range
+    if fixed < f16:
+        return "int16", 1.0 / NORMAL_STEPS, float(fixed)
+    return "float16", 1.0, float(f16)
+
+
+def encode_normals(a: np.ndarray, dtype: str) -> np.ndarray:
+    """Unit normals ``a`` in the storage ``dtype`` of :func:`normal_codec`.
+
+    Examples
+    --------
+    >>> encode_normals(np.array([[0.6, -0.8]]), "int16").tolist()
+    [[19660, -26214]]
+    """
+    if dtype == "int16":
+        q = np.rint(np.clip(a, -1.0, 1.0) * NORMAL_STEPS)
+        return q.astype(np.int16)
+    return a.astype(np.float16)
 
 
 def nearest_rows(
@@ -188,11 +231,11 @@ class RegionStore:
         self.width = d + 2 + n_out + n_out * d
         self.cap = 0
         self.hdr = torch.zeros((0, self.width), dtype=dtype, device=device)
-        self.ra = torch.zeros((0, K, d), dtype=torch.float16, device=device)
+        #: kept normals: a stored component q means q * normal_unit, and |a' - a| is at
+        #: most normal_err for a stored normal a' of the unit normal a
+        self.normal_dtype, self.normal_unit, self.normal_err = normal_codec(d)
+        self.ra = torch.zeros((0, K, d), dtype=getattr(torch, self.normal_dtype), device=device)
         self.rd = torch.zeros((0, K), dtype=torch.float32, device=device)
-        # |a' - a| for a unit normal a rounded to float16 a': 2^-11 relative per entry,
-        # plus 2^-25 absolute per entry for the subnormal range
-        self.normal_err = 2.0**-11 + np.sqrt(d) * 2.0**-25
         self.bits = np.zeros((0, (n_neurons + 7) // 8), dtype=np.uint8)
         self.id = np.zeros(0, dtype=np.int64)
         self.key = np.zeros(0, dtype=np.int64)
@@ -208,8 +251,8 @@ class RegionStore:
         self.size = 0
         self.next_id = 0
         self.recent: list[int] = []  # recently hit slots, most recent first
-        #: ``(key, right side)`` of the last nearest-recent product (see ``lookup``)
-        self.nearest_memo: tuple[Any, np.ndarray] | None = None
+        #: ``(key, RecentPack)`` of the recently hit regions (see :mod:`.recent`)
+        self.recent_memo: tuple[Any, Any] | None = None
         #: scratch arrays of the lookups on the CPU (see :mod:`.workspace`)
         self.work = Workspace()
         self._refresh_views()
@@ -317,7 +360,7 @@ class RegionStore:
         st = torch.as_tensor(slots, device=self.device)
         hdr = np.concatenate([x0, r0[:, None], rho[:, None], f0, W.reshape(k, -1)], axis=1)
         self.hdr[st] = torch.as_tensor(hdr, dtype=self.dtype, device=self.device)
-        self.ra[st] = torch.as_tensor(a.astype(np.float16), device=self.device)
+        self.ra[st] = torch.as_tensor(encode_normals(a, self.normal_dtype), device=self.device)
         # padding rows (a = 0): the largest float32, which every test passes without inf - inf
         rd = np.minimum(round_down_f32(delta), np.finfo(np.float32).max)
         self.rd[st] = torch.as_tensor(rd, device=self.device)
@@ -378,7 +421,7 @@ class RegionStore:
         >>> import torch
         >>> s = RegionStore(4, 1, 128, 32, torch.device("cpu"), torch.float64)
         >>> b = s.bytes_per_region()
-        >>> b["affine map W, f(x0)"], b["kept rows (float16 normals, float32 offsets)"]
+        >>> b["affine map W, f(x0)"], b["kept rows (16-bit normals, float32 offsets)"]
         (40, 384)
         """
         import sys
@@ -394,7 +437,7 @@ class RegionStore:
         return {
             "point ball x0, r0": es * (d + 1),
             "affine map W, f(x0)": es * (o * d + o),
-            "kept rows (float16 normals, float32 offsets)": (2 * d + 4) * K,
+            "kept rows (16-bit normals, float32 offsets)": (2 * d + 4) * K,
             "rho": es,
             "pattern bits": self.bits.shape[1],
             "bookkeeping (id, hash, last use, hits, generation, live)": 8 + 8 + 4 + 4 + 4 + 1,
