@@ -80,6 +80,19 @@ def _torch_dtype(dtype: Any, default: Any) -> Any:
     raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
 
 
+_BLAS: list[Any] | None = None
+
+
+def _blas_libs() -> list[Any]:
+    """threadpoolctl's controllers of the BLAS libraries loaded (found once, ~0.5 ms)."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+    return _BLAS
+
+
 def _padding_to_inf(offsets: np.ndarray) -> np.ndarray:
     """Stored offsets with the padding value (the largest float32) shown as ``inf``."""
     return np.where(offsets >= np.finfo(np.float32).max, np.inf, offsets)
@@ -232,10 +245,31 @@ class HypersphereCache:
         ``(output, W, c, region, hit)`` is returned, one row per point (misses are
         linearised too, so every point gets its region's ``W, c``).
         """
+        self._check_weights()
+        batch = self._as_batch(x)
+        if batch[0].shape[0] <= SMALL_BATCH:
+            return self._answer(batch, return_linearization)
+        # numpy's BLAS on one thread: a second BLAS thread contends with the threads of the
+        # caller's torch work (spinning after a forward pass) and made a batch 2-3x slower.
+        # Set and restored by direct calls (threadpoolctl's context costs ~50 us when cold).
+        libs = _blas_libs()
+        before = [lib.get_num_threads() for lib in libs]
+        for lib, k in zip(libs, before):
+            if k != 1:
+                lib.set_num_threads(1)
+        try:
+            return self._answer(batch, return_linearization)
+        finally:
+            for lib, k in zip(libs, before):
+                if k != 1:
+                    lib.set_num_threads(k)
+
+    def _answer(self, batch: tuple[Any, bool, bool, Any, float | None], want_lin: bool) -> Any:
+        """The body of :meth:`__call__` for a checked batch (see :meth:`_as_batch`)."""
         import torch
 
-        self._check_weights()
-        y, single, as_torch, out_dev, base = self._as_batch(x)
+        y, single, as_torch, out_dev, base = batch
+        return_linearization = want_lin
         self._calls += 1
         n = y.shape[0]
         store = self._store
@@ -248,10 +282,10 @@ class HypersphereCache:
         else:
             hit, looked = self._lookup_batch(y, slot, out, base)
         if store.np_hdr is not None:  # the bookkeeping of a CPU store in numpy
-            hi = np.flatnonzero(hit.numpy())
+            hi = hit.numpy().nonzero()[0]
             if hi.size * 8 >= store.cap:  # many hits: count by slot
                 cnt = np.bincount(slot.numpy()[hi], minlength=store.cap)
-                u = np.flatnonzero(cnt)
+                u = cnt.nonzero()[0]
                 store.touch(u, cnt[u], self._calls)
             elif hi.size:
                 store.touch(*np.unique(slot.numpy()[hi], return_counts=True), self._calls)

@@ -166,7 +166,7 @@ def lookup_np(
             slot[:] = cand
             evaluate_np(store, h, diff, out=out)
             hit |= ok
-    todo = np.flatnonzero(~hit)
+    todo = (~hit).nonzero()[0]
     if not todo.size:
         return hit
     C = anchors.candidates(store, y[todo].astype(np.float64, copy=False), k)
@@ -174,7 +174,7 @@ def lookup_np(
         # each point's nearest anchor first (most points lie in its region), then every
         # other (point, candidate) pair of the points left at once
         _settle(store, todo, C[:, :1], store_test, slot, out, hit)
-        left = np.flatnonzero(~hit[todo])
+        left = (~hit[todo]).nonzero()[0]
         if left.size and C.shape[1] > 1:
             _settle(store, todo[left], C[left, 1:], store_test, slot, out, hit)
     return hit
@@ -193,9 +193,9 @@ def _settle(
     once; a point takes its first success.  ``test(point_rows, flat_candidates)`` returns
     ``(inside, header rows, y - x0, slots)`` of the pairs."""
     m, kk = C.shape
-    ok, h, diff, slots = test(np.repeat(rows, kk), C.reshape(-1))
+    ok, h, diff, slots = test(rows.repeat(kk), C.reshape(-1))
     ok = ok.reshape(m, kk)
-    won = np.flatnonzero(ok.any(axis=1))
+    won = ok.any(axis=1).nonzero()[0]
     if won.size:
         pick = won * kk + ok[won].argmax(axis=1)
         r = rows[won]
@@ -234,18 +234,18 @@ def _recent_tier(
     score = np.matmul(y1, pack.rhs, out=ws.get("score", (n, R), np.float64))
     j = score.argmin(axis=1)
     hdr = pack.hdr
-    h = np.take(hdr, j, axis=0, out=ws.get("hdr", (n, hdr.shape[1]), hdr.dtype))
+    h = hdr.take(j, axis=0, out=ws.get("hdr", (n, hdr.shape[1]), hdr.dtype))
     diff = np.subtract(y, h[:, :d], out=ws.get("diff", (n, d), np.result_type(y, h)))
     ok = pack.test(j, diff, base, h)
-    np.take(pack.slots, j, out=slot)
+    pack.slots.take(j, out=slot)
     evaluate_np(store, h, diff, out=out)
     hit |= ok
-    fail = np.flatnonzero(~ok)
+    fail = (~ok).nonzero()[0]
     if fail.size and R > 1:  # mostly points in a region beside an operating point's
         t = min(NEXT_RECENT, R - 1)
         sc = score[fail]
         sc[np.arange(fail.size), j[fail]] = np.inf
-        C = np.argsort(sc, axis=1, kind="stable")[:, :t]
+        C = sc.argsort(axis=1, kind="stable")[:, :t]
 
         def pack_test(rows: np.ndarray, flat: np.ndarray) -> tuple[Any, Any, Any, Any]:
             hp = hdr[flat]

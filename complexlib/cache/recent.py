@@ -107,7 +107,7 @@ class RecentPack:
         reach += base
         inner = reach < h[:, d]
         need = np.greater(reach < h[:, d + 1], inner)  # within rho and not decided by r0
-        idx = np.flatnonzero(need)
+        idx = need.nonzero()[0]
         if idx.size:
             ji = j[idx]
             dd = dist[idx]
