@@ -123,7 +123,11 @@ def _highs_instance():
     if h is None:
         import highspy
 
-        h = highspy.Highs()
+        # the solver core without highspy's Python wrapper, whose constructor enables
+        # callbacks and so prints HiGHS's banner before output can be switched off
+        # (highspy 1.16); older highspy has no wrapper and no _Highs
+        core = getattr(highspy, "_Highs", None) or highspy.Highs
+        h = core()
         h.setOptionValue("output_flag", False)
         _LOCAL.highs = h
     return h

@@ -85,3 +85,24 @@ def test_search_with_certificates_equals_search_with_qhull(monkeypatch):
             b.bfs(progress=False, max_regions=1500)
         for key in ("bits", "depth", "bounded", "facet_ptr", "facet_neuron", "facet_neighbor"):
             assert np.array_equal(getattr(a.store, key).view(), getattr(b.store, key).view())
+
+
+def test_lps_print_nothing(capfd):
+    """A solver made in a new thread prints no HiGHS banner (highspy 1.16's Python wrapper
+    prints one on construction, before output can be switched off)."""
+    import threading
+
+    from complexlib.lp import solve_lp
+
+    res = []
+    t = threading.Thread(
+        target=lambda: res.append(
+            geometry.chebyshev_ball(np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]]), -np.ones(4))
+        )
+    )
+    t.start()
+    t.join()
+    assert res and res[0][1] == 1.0
+    assert solve_lp(np.array([1.0]), np.array([[-1.0]]), np.array([-2.0])).x[0] == 2.0
+    out, err = capfd.readouterr()
+    assert "HiGHS" not in out + err
