@@ -139,6 +139,14 @@ def operating_points(net, d, rng, n_ops=32, rel=0.2):
     return ops, sigma
 
 
+def _ratio(cpu: float, digits: int) -> str:
+    """The CPU-time column: shown only when torch runs on one thread (the clock is this
+    thread's CPU time, which misses the forward pass's other threads)."""
+    if torch.get_num_threads() != 1:
+        return f"{'-':>10}"
+    return f"{cpu:>9.{digits}f}x"
+
+
 def bench_throughput(quick: bool) -> None:
     print(
         f"\n## throughput, batches of 4,096 (cache vs plain torch forward, same batch), on {DEVICE}"
@@ -146,6 +154,11 @@ def bench_throughput(quick: bool) -> None:
     print(
         "# interleaved: cache and forward pass alternate batch by batch (each call cold);"
         " streamed: each answers runs of consecutive batches (warm, as a serving loop)"
+    )
+    nt = torch.get_num_threads()
+    print(
+        f"# the forward pass on {nt} torch thread(s); the cache's lookups run on one thread"
+        + ("" if nt == 1 else " (CPU-time ratios need one thread on each side: not shown)")
     )
     print(
         f"{'net':<22}{'workload':<18}{'protocol':<13}{'hit rate':>9}{'forward ms':>12}"
@@ -179,7 +192,7 @@ def bench_throughput(quick: bool) -> None:
             hr, f, c, wall, cpu = res
             print(
                 f"{name:<22}{'32 op. points':<18}{protocol:<13}{hr:>9.1%}{f * 1e3:>12.1f}"
-                f"{c * 1e3:>10.1f}{wall:>9.1f}x{cache.stats()['size']:>9}{cpu:>9.1f}x"
+                f"{c * 1e3:>10.2f}{wall:>9.1f}x{cache.stats()['size']:>9}{_ratio(cpu, 1)}"
             )
         # random walk: fill with a first walk, then time its continuation segment by segment
         n_seg = reps + rounds * reps
@@ -198,7 +211,7 @@ def bench_throughput(quick: bool) -> None:
             hr, f, c, wall, cpu = res
             print(
                 f"{name:<22}{'random walk':<18}{protocol:<13}{hr:>9.1%}{f * 1e3:>12.1f}"
-                f"{c * 1e3:>10.2f}{wall:>9.2f}x{cache.stats()['size']:>9}{cpu:>9.2f}x"
+                f"{c * 1e3:>10.2f}{wall:>9.2f}x{cache.stats()['size']:>9}{_ratio(cpu, 2)}"
                 + (
                     f"   (first walk: {first} regions; sigma ops {sigma:.1e})"
                     if protocol == "streamed"

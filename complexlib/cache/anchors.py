@@ -53,6 +53,7 @@ class AnchorSet:
         self.ext_n = 0  # anchors ever written (ring position = ext_n % EXTRA_ANCHORS)
         self.tree: AnchorIndex | None = None
         self.tree_pts = np.zeros((0, d))
+        self.tree_sq = np.zeros(0)  # |p|^2 of each anchor of the index
         self.tree_slot = np.zeros(0, dtype=np.int64)
         self.tree_gen = np.zeros(0, dtype=np.int32)
         self.tree_bound = np.inf
@@ -109,6 +110,7 @@ class AnchorSet:
         self.tree_gen = store.gen[self.tree_slot]
         self.tree = make_index(self.index_name, pts, device, dtype)
         self.tree_pts = pts
+        self.tree_sq = np.einsum("nd,nd->n", pts, pts)
         # farthest a query can be from an anchor and still be certified in its region
         reach = np.concatenate(
             [hl[:, d + 1], he[:, d + 1] + np.linalg.norm(self.ext_x[ext] - he[:, :d], axis=1)]
@@ -122,7 +124,7 @@ class AnchorSet:
         if self.tree is not None and self.tree.n:
             n = self.tree.n
             if n <= BRUTE_ANCHORS and q.shape[0] * n <= BRUTE_PAIRS:
-                ind = _nearest(q, self.tree_pts, k, self.tree_bound)
+                ind = _nearest(q, self.tree_pts, k, self.tree_bound, self.tree_sq)
             else:
                 ind = self.tree.query(q, k, self.tree_bound)
             ok_ind = ind >= 0
@@ -153,27 +155,35 @@ class AnchorSet:
         return len(self.pending_slots) + len(self.pending_ext) > MAX_PENDING
 
 
-def _nearest(q: np.ndarray, pts: np.ndarray, k: int, bound: float) -> np.ndarray:
+def _nearest(
+    q: np.ndarray, pts: np.ndarray, k: int, bound: float, sq: np.ndarray | None = None
+) -> np.ndarray:
     """Positions of the ``k`` rows of ``pts`` nearest to each row of ``q`` (``-1`` beyond
-    ``bound`` or past the number of points), like :meth:`AnchorIndex.query`.
+    ``bound`` or past the number of points), like :meth:`AnchorIndex.query`; ``sq`` is
+    ``|pts|^2`` if known.
 
     Examples
     --------
     >>> _nearest(np.array([[0.9, 0.1]]), np.array([[0.0, 0.0], [1.0, 0.0]]), 3, np.inf)
     array([[ 1,  0, -1]])
     """
-    n = pts.shape[0]
+    m, n = q.shape[0], pts.shape[0]
     kk = min(k, n)
-    d2 = (q * q).sum(axis=1)[:, None] + (pts * pts).sum(axis=1)[None, :] - 2.0 * (q @ pts.T)
-    part = (
-        np.argpartition(d2, kk - 1, axis=1)[:, :kk]
-        if kk < n
-        else np.tile(np.arange(n), (len(q), 1))
-    )
-    dp = np.take_along_axis(d2, part, axis=1)
-    order = np.argsort(dp, axis=1, kind="stable")
+    if sq is None:
+        sq = np.einsum("nd,nd->n", pts, pts)
+    d2 = q @ pts.T
+    d2 *= -2.0
+    d2 += sq
+    d2 += np.einsum("nd,nd->n", q, q)[:, None]
+    if kk < n:
+        part = d2.argpartition(kk - 1, axis=1)[:, :kk]
+        dp = np.take_along_axis(d2, part, axis=1)
+    else:
+        part = np.broadcast_to(np.arange(n), (m, n))
+        dp = d2
+    order = dp.argsort(axis=1, kind="stable")
     ind = np.take_along_axis(part, order, axis=1)
     far = np.take_along_axis(dp, order, axis=1) > bound * bound
-    out = np.full((q.shape[0], k), -1, dtype=np.int64)
+    out = np.full((m, k), -1, dtype=np.int64)
     out[:, :kk] = np.where(far, -1, ind)
     return out

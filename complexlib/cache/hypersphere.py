@@ -287,6 +287,8 @@ class HypersphereCache:
                 cnt = np.bincount(slot.numpy()[hi], minlength=store.cap)
                 u = cnt.nonzero()[0]
                 store.touch(u, cnt[u], self._calls)
+            elif hi.size == 1:
+                store.touch(slot.numpy()[hi], np.ones(1, dtype=np.int64), self._calls)
             elif hi.size:
                 store.touch(*np.unique(slot.numpy()[hi], return_counts=True), self._calls)
             hit_idx = torch.from_numpy(hi)

@@ -382,7 +382,9 @@ class RegionStore:
         """Record hits on ``slots`` (unique) for LRU and the recently-hit list."""
         self.last[slots] = calls
         self.nhits[slots] += counts
-        self.remember(slots[np.argsort(-counts, kind="stable")[:N_RECENT]])
+        if len(slots) > 1:
+            slots = slots[(-counts).argsort(kind="stable")[:N_RECENT]]
+        self.remember(slots)
 
     def remember(self, slots: np.ndarray) -> None:
         """Put ``slots`` (live) at the front of the recently-hit list.
