@@ -7,6 +7,10 @@ Sections (``--sections`` picks some):
 * ``throughput``: batches of 4,096 queries on deep nets, cached inference against a plain
   torch forward pass of the same batch: queries around a few dozen operating points, and a
   random walk.
+* ``allcores``: the operating points on the whole machine: one cache per core, each in its
+  own process on its own stream of batches, against the forward pass on all cores (torch's
+  threads), batches per second in all.  The cache runs on one thread, so this is how a
+  server would use it.
 * ``memory``: bytes per entry, component by component, region cache against point balls.
 * ``lookup``: time per query of hits against the number of cached regions (10 to 100,000),
   single queries and batches, with bytes per entry, against the point-ball cache.
@@ -220,6 +224,87 @@ def bench_throughput(quick: bool) -> None:
             )
 
 
+def _ops_stream(widths, worker: int, n: int):
+    """The network, its operating points (the same for every worker) and ``n`` batches of
+    4,096 queries around them (a stream of the worker's own)."""
+    net = cl.mlp(widths, seed=0).eval()
+    d = widths[0]
+    ops, sigma = operating_points(net, d, np.random.default_rng(0))
+    rng = np.random.default_rng(100 + worker)
+    batches = []
+    for _ in range(n):
+        i = rng.integers(0, len(ops), 4096)
+        x = ops[i] + sigma * rng.standard_normal((4096, d))
+        batches.append(torch.as_tensor(x, dtype=torch.float32))
+    return net, batches
+
+
+def _cache_worker(widths, worker, n, barrier, results) -> None:
+    """One core's cache (a spawned process): warm it on 3 batches, wait for the others,
+    then time ``n`` batches back to back."""
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(limits=1, user_api="blas")
+    net, batches = _ops_stream(widths, worker, n + 3)
+    cache = cl.HypersphereCache(net)
+    with torch.no_grad():
+        for X in batches[:3]:
+            cache(X)
+        h0 = cache.stats()["hits"]
+        barrier.wait()
+        t = time.perf_counter()
+        for X in batches[3:]:
+            cache(X)
+        elapsed = time.perf_counter() - t
+    results.put((worker, elapsed, (cache.stats()["hits"] - h0) / (4096 * n)))
+
+
+def bench_allcores(quick: bool) -> None:
+    import multiprocessing as mp
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cores or 1
+    n = 20 if quick else 60
+    print(f"\n## operating points on all {cores} cores: one cache per core (processes) against "
+          f"the forward pass on {cores} torch threads, batches of 4,096")  # fmt: skip
+    print(
+        f"{'net':<22}{'forward batch/s':>16}{'caches batch/s':>16}{'speed-up':>10}"
+        f"{'hit rate':>10}"
+    )
+    ctx = mp.get_context("spawn")
+    for widths in ([2] + [512] * 6 + [1], [8] + [256] * 4 + [4]):
+        name = f"[{widths[0]}]+[{widths[1]}]*{len(widths) - 2}+[{widths[-1]}]"
+        barrier, results = ctx.Barrier(cores), ctx.Queue()
+        procs = [
+            ctx.Process(target=_cache_worker, args=(widths, w, n, barrier, results))
+            for w in range(cores)
+        ]
+        for p in procs:
+            p.start()
+        got = [results.get() for _ in procs]
+        for p in procs:
+            p.join()
+        cache_rate = cores * n / max(e for _, e, _ in got)
+        hit = min(h for _, _, h in got)
+        # the forward pass alone on the machine, all of torch's threads, the same batches
+        before = torch.get_num_threads()
+        torch.set_num_threads(cores)
+        net, batches = _ops_stream(widths, 0, n)
+        with torch.no_grad():
+            net(batches[0])
+            t = time.perf_counter()
+            for X in batches:
+                net(X)
+            fwd_rate = n / (time.perf_counter() - t)
+        torch.set_num_threads(before)
+        print(
+            f"{name:<22}{fwd_rate:>16.1f}{cache_rate:>16.1f}{cache_rate / fwd_rate:>9.1f}x"
+            f"{hit:>10.1%}"
+        )
+
+
 def bench_memory(quick: bool) -> None:
     print("\n## bytes per entry by component (float64 caches, 1,000 regions / balls)")
     for widths in ([2, 32, 32, 1], [4, 64, 64, 1], [8] + [256] * 4 + [4]):
@@ -352,7 +437,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=None, help="torch and BLAS threads")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions and sizes")
-    ap.add_argument("--sections", default="paths,throughput,memory,lookup,hapt")
+    ap.add_argument("--sections", default="paths,throughput,allcores,memory,lookup,hapt")
     ap.add_argument("--device", default="cpu", help="where the throughput section runs")
     args = ap.parse_args()
     global DEVICE
@@ -369,9 +454,10 @@ def main() -> None:
         f"# complexlib {cl.__version__}, torch {torch.__version__}, "
         f"threads {torch.get_num_threads()}, index {index}"
     )
+    sections = {"paths": bench_paths, "throughput": bench_throughput, "allcores": bench_allcores,
+                "memory": bench_memory, "lookup": bench_lookup, "hapt": bench_hapt}  # fmt: skip
     for name in args.sections.split(","):
-        {"paths": bench_paths, "throughput": bench_throughput, "memory": bench_memory,
-         "lookup": bench_lookup, "hapt": bench_hapt}[name](args.quick)  # fmt: skip
+        sections[name](args.quick)
 
 
 if __name__ == "__main__":
