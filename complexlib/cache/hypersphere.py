@@ -44,7 +44,7 @@ SMALL_BATCH = 64
 PROBE_MIN_BATCH = 256
 PROBE_STRIDE = 8
 #: ... and of larger batches about PROBE_POINTS points, evenly spread.
-PROBE_POINTS = 128
+PROBE_POINTS = 64
 PROBE_BELOW_YIELD = 0.02
 #: Missed points are grouped by region (hashing their patterns) only where the admission
 #: budget covers at least one region in SAMPLE_BELOW of them; else a sample is linearised.
