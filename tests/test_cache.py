@@ -511,3 +511,21 @@ def test_recent_pack_decides_as_the_store_test_and_never_wrongly():
     np.testing.assert_array_equal(got, want)
     assert 0.2 < got.mean() < 0.9
     np.testing.assert_array_equal(patterns_of(rn, y[got]), patterns_of(rn, x0[got]))
+
+
+@pytest.mark.parametrize("index", ["balltree", "kdtree", "brute"])
+def test_brute_force_anchor_search_returns_the_index_answers(index):
+    """The numpy brute-force search used in place of an index for few (query, anchor) pairs
+    returns the same k nearest anchors, in the same order, with the same distance bound."""
+    from complexlib.cache.anchors import _nearest
+    from complexlib.cache.index import make_index
+
+    rng = np.random.default_rng(4)
+    for n, d in ((1, 3), (5, 2), (700, 4), (3000, 6)):
+        pts = rng.standard_normal((n, d))
+        q = rng.standard_normal((9, d))
+        tree = make_index(index, pts)
+        for bound in (np.inf, 1.0):
+            got = _nearest(q, pts, 4, bound)
+            np.testing.assert_array_equal(got, tree.query(q, 4, bound))
+            np.testing.assert_array_equal(got, _nearest(q, pts, 4, bound, (pts * pts).sum(1)))

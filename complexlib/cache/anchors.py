@@ -21,12 +21,12 @@ __all__ = ["AnchorSet", "EXTRA_ANCHORS", "MAX_PENDING"]
 
 #: Extra anchors kept (a ring buffer; the creating point of every region is always kept).
 EXTRA_ANCHORS = 8192
-#: Below this many (query, anchor) pairs the k nearest anchors are found by brute force in
-#: numpy (the same anchors the index would return, without its fixed cost per call).
-BRUTE_PAIRS = 1 << 16
-#: ... and only over at most this many anchors (one query against 18,000 anchors in 4-D:
-#: 600 us by brute force, 160 us in scikit-learn's BallTree, 14 us in scipy's cKDTree).
-BRUTE_ANCHORS = 2048
+#: Up to this many (query, anchor) pairs the k nearest anchors are found by brute force in
+#: numpy (the same anchors the index returns) where the index says brute force is cheaper
+#: (``AnchorIndex.brute_pairs``): scikit-learn's ``BallTree.query`` spends ~40 us checking
+#: its input, while one query against 16,384 anchors in 4-D takes ~56 us by brute force
+#: (|p|^2 kept from the rebuild); scipy's ``cKDTree`` answers one query in ~10 us.
+BRUTE_PAIRS = 1 << 14
 #: Anchors newer than the index are searched by brute force; past this many the index is
 #: rebuilt whatever ``rebuild_threshold`` says.
 MAX_PENDING = 1024
@@ -123,7 +123,7 @@ class AnchorSet:
         cands = []
         if self.tree is not None and self.tree.n:
             n = self.tree.n
-            if n <= BRUTE_ANCHORS and q.shape[0] * n <= BRUTE_PAIRS:
+            if q.shape[0] * n <= min(BRUTE_PAIRS, self.tree.brute_pairs):
                 ind = _nearest(q, self.tree_pts, k, self.tree_bound, self.tree_sq)
             else:
                 ind = self.tree.query(q, k, self.tree_bound)

@@ -78,6 +78,8 @@ class AnchorIndex:
     """
 
     backend: str = ""
+    #: the most (query, anchor) pairs for which a brute-force search is cheaper than a query
+    brute_pairs: int = 0
 
     def __init__(self, points: np.ndarray) -> None:
         self.n = int(points.shape[0])
@@ -106,6 +108,8 @@ class _CKDTree(AnchorIndex):
 
 
 class _SklearnTree(AnchorIndex):
+    brute_pairs = 1 << 14  # its query checks its input first (~40 us a call)
+
     def __init__(self, points: np.ndarray, cls: Any, backend: str) -> None:
         super().__init__(points)
         self.backend = backend
@@ -124,6 +128,7 @@ class _SklearnTree(AnchorIndex):
 
 class _Brute(AnchorIndex):
     backend = "torch.cdist"
+    brute_pairs = 1 << 14  # the same search in numpy, without torch's cost per operation
 
     def __init__(self, points: np.ndarray, device: Any, dtype: Any) -> None:
         import torch
