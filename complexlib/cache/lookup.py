@@ -5,7 +5,8 @@
    batches of more than ``SMALL_NEAREST`` points, the points that fail against the
    ``NEXT_RECENT`` next nearest in one test (a point near an operating point but in a region
    beside the operating point's): around a few operating points almost every query is
-   settled here.
+   settled here.  Those batches read the regions from a
+   :class:`~complexlib.cache.recent.RecentPack`, kept while the set of recent regions holds.
 2. The ball index (:mod:`complexlib.cache.anchors`): the regions of the ``n_candidates``
    anchors nearest to each remaining point, each tested exactly (the nearest first, then
    the others of the points left, all at once); a point takes its first success.
