@@ -529,3 +529,39 @@ def test_brute_force_anchor_search_returns_the_index_answers(index):
             got = _nearest(q, pts, 4, bound)
             np.testing.assert_array_equal(got, tree.query(q, 4, bound))
             np.testing.assert_array_equal(got, _nearest(q, pts, 4, bound, (pts * pts).sum(1)))
+
+
+def test_large_calls_hold_numpy_blas_to_one_thread_and_restore_it(monkeypatch):
+    """A call of more than 64 points runs with numpy's BLAS on one thread (a second thread
+    contends with a torch forward pass's spinning threads) and restores the caller's
+    setting afterwards, also when the call raises."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from complexlib.cache import hypersphere
+
+    def all_blas():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    cache = cl.HypersphereCache(cl.mlp([3, 16, 2], seed=0).double())
+    held = hypersphere._blas_libs()  # the libraries found at the first large call
+    assert held  # numpy's BLAS at least
+    seen = []
+    answer = hypersphere.HypersphereCache._answer
+
+    def spy(self, batch, *args):
+        seen.append([lib.get_num_threads() for lib in held])
+        if batch[0].shape[0] == 300:
+            raise RuntimeError("interrupted")
+        return answer(self, batch, *args)
+
+    monkeypatch.setattr(hypersphere.HypersphereCache, "_answer", spy)
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = all_blas()
+        assert [lib.get_num_threads() for lib in held] == [2] * len(held)
+        cache(np.zeros((200, 3)))
+        cache(np.zeros((10, 3)))
+        assert all_blas() == before
+        with pytest.raises(RuntimeError):
+            cache(np.zeros((300, 3)))
+        assert all_blas() == before
+    assert seen == [[1] * len(held), [2] * len(held), [1] * len(held)]

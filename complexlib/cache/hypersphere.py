@@ -252,24 +252,23 @@ class HypersphereCache:
         # numpy's BLAS on one thread: a second BLAS thread contends with the threads of the
         # caller's torch work (spinning after a forward pass) and made a batch 2-3x slower.
         # Set and restored by direct calls (threadpoolctl's context costs ~50 us when cold).
-        libs = _blas_libs()
-        before = [lib.get_num_threads() for lib in libs]
-        for lib, k in zip(libs, before):
-            if k != 1:
-                lib.set_num_threads(1)
+        held = [(lib, lib.get_num_threads()) for lib in _blas_libs()]
+        held = [(lib, k) for lib, k in held if isinstance(k, int) and k > 1]
+        for lib, _ in held:
+            lib.set_num_threads(1)
         try:
             return self._answer(batch, return_linearization)
         finally:
-            for lib, k in zip(libs, before):
-                if k != 1:
-                    lib.set_num_threads(k)
+            for lib, k in held:
+                lib.set_num_threads(k)
 
-    def _answer(self, batch: tuple[Any, bool, bool, Any, float | None], want_lin: bool) -> Any:
+    def _answer(
+        self, batch: tuple[Any, bool, bool, Any, float | None], return_linearization: bool
+    ) -> Any:
         """The body of :meth:`__call__` for a checked batch (see :meth:`_as_batch`)."""
         import torch
 
         y, single, as_torch, out_dev, base = batch
-        return_linearization = want_lin
         self._calls += 1
         n = y.shape[0]
         store = self._store
