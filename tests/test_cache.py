@@ -505,12 +505,27 @@ def test_recent_pack_decides_as_the_store_test_and_never_wrongly():
     u = rng.standard_normal((6000, 3))
     u /= np.linalg.norm(u, axis=1, keepdims=True)
     y = x0 + u * (r0 * rng.uniform(0.0, 6.0, 6000))[:, None]
+    # and points just inside and just across each region's first six kept hyperplanes
+    jk = np.repeat(np.arange(len(pack)), 12)
+    k = np.tile(np.repeat(np.arange(6), 2), len(pack))
+    t = np.tile([1 - 1e-3, 1 + 1e-3], 6 * len(pack))
+    a, delta = pack.A[jk, k], pack.rd_lo[jk, k].astype(np.float64)
+    keep = np.isfinite(delta) & (delta < 1e30)
+    j = np.concatenate([j, jk[keep]])
+    x0 = np.concatenate([x0, st.np_hdr[slots[jk[keep]], :3]])
+    y = np.concatenate([y, x0[-keep.sum() :] + (t * delta)[keep, None] * a[keep]])
     base = offset_margin_np(y)
     got = pack.test(j, y - x0, base)
     want = contains_np(st, y, slots[j], cache._eps, base)[0]
     np.testing.assert_array_equal(got, want)
-    assert 0.2 < got.mean() < 0.9
+    assert 0.2 < got[:6000].mean() < 0.9
+    across = np.arange(6000, len(y))[(t[keep] > 1)]
+    assert not got[across].any() and got[across - 1].mean() > 0.5
     np.testing.assert_array_equal(patterns_of(rn, y[got]), patterns_of(rn, x0[got]))
+    # one point at a time: the rows read depend on the batch's farthest point
+    for i in range(6000, len(y)):
+        one = pack.test(j[i : i + 1], y[i : i + 1] - x0[i : i + 1], base)
+        assert one[0] == got[i], i
 
 
 @pytest.mark.parametrize("index", ["balltree", "kdtree", "brute"])
