@@ -283,9 +283,13 @@ def bench_allcores(quick: bool) -> None:
         ]
         for p in procs:
             p.start()
-        got = [results.get() for _ in procs]
-        for p in procs:
-            p.join()
+        try:  # a worker that dies never reports: give up rather than wait forever
+            got = [results.get(timeout=600) for _ in procs]
+        finally:
+            for p in procs:
+                p.join(timeout=5)
+                if p.is_alive():
+                    p.terminate()
         cache_rate = cores * n / max(e for _, e, _ in got)
         hit = min(h for _, _, h in got)
         # the forward pass alone on the machine, all of torch's threads, the same batches
