@@ -27,18 +27,9 @@ import numpy as np
 
 from ..reductions import row_max
 from .membership import MARGIN_ULPS, ROW_SLACK
-from .store import RegionStore
+from .store import RegionStore, round_down
 
 __all__ = ["RecentPack", "recent_pack"]
-
-
-def _round_down(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """``a`` (float64) in ``dtype``, never above ``a``."""
-    r = a.astype(dtype)
-    up = r.astype(np.float64) > a
-    if up.any():
-        r[up] = np.nextafter(r[up], dtype.type(-np.inf))
-    return r
 
 
 class RecentPack:
@@ -93,7 +84,7 @@ class RecentPack:
         #: test's margin (c + normal_err) r, with ROW_SLACK to spare
         self.reach = ROW_SLACK * (1.0 + 3.0 * (self.c + self.normal_err))
         delta = rd[self.slots].astype(np.float64)
-        self.rd_lo = _round_down(delta - self.c * np.abs(delta), dtype)
+        self.rd_lo = round_down(delta - self.c * np.abs(delta), dtype)
 
     def __len__(self) -> int:
         return int(self.slots.shape[0])

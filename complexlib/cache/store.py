@@ -75,18 +75,19 @@ class CachedRegions:
         return int(self.id.shape[0])
 
 
-def round_down_f32(a: np.ndarray) -> np.ndarray:
-    """``a`` in float32, each value rounded toward ``-inf`` (so never above ``a``).
+def round_down(a: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
+    """``a`` (float64) in ``dtype``, each value rounded toward ``-inf`` (never above ``a``).
 
     Examples
     --------
-    >>> v = round_down_f32(np.array([0.1, 1.0, np.inf]))
+    >>> v = round_down(np.array([0.1, 1.0, np.inf]))
     >>> bool(np.all(v.astype(np.float64) <= [0.1, 1.0, np.inf])), v.dtype
     (True, dtype('float32'))
     """
-    r = a.astype(np.float32)
+    dtype = np.dtype(dtype)
+    r = a.astype(dtype)
     up = r.astype(np.float64) > a
-    r[up] = np.nextafter(r[up], np.float32(-np.inf))
+    r[up] = np.nextafter(r[up], dtype.type(-np.inf))
     return r
 
 
@@ -362,7 +363,7 @@ class RegionStore:
         self.hdr[st] = torch.as_tensor(hdr, dtype=self.dtype, device=self.device)
         self.ra[st] = torch.as_tensor(encode_normals(a, self.normal_dtype), device=self.device)
         # padding rows (a = 0): the largest float32, which every test passes without inf - inf
-        rd = np.minimum(round_down_f32(delta), np.finfo(np.float32).max)
+        rd = np.minimum(round_down(delta), np.finfo(np.float32).max)
         self.rd[st] = torch.as_tensor(rd, device=self.device)
         self.bits[slots] = bits
         for s in slots.tolist():
